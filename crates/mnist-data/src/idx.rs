@@ -7,8 +7,7 @@
 //! Files may be plain or gzip; gzip is recognised by its magic bytes, not by
 //! the file name. Writing gzips when the name ends in `.gz`.
 
-use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::Compression;
@@ -17,6 +16,7 @@ use flate2::write::GzEncoder;
 
 use crate::dataset::{Dataset, Images, Labels};
 use crate::error::{DataError, Result};
+use crate::files::write_atomically;
 
 const UNSIGNED_BYTE: u8 = 0x08;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -149,31 +149,6 @@ pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<()> {
             file.write_all(data)
         }
     })
-}
-
-/// Writes a file through `write` into a temporary file beside it and renames
-/// it into place, so a crash never leaves a half-written file under `path`.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let attempt = || -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-        {
-            let mut writer = BufWriter::new(tmp.as_file_mut());
-            write(&mut writer)?;
-            writer.flush()?;
-        }
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    };
-    attempt().map_err(|source| io_error(path, source))
 }
 
 /// Reads an image file (rank 3: n × height × width).

@@ -1,6 +1,7 @@
 //! The curriculum's data layer, shared by every part (and free of Burn, so
 //! the from-scratch part uses it too):
 //!
+//! - [`files`]: atomic writes (temporary file, then rename);
 //! - [`idx`]: IDX files of any rank, plain or gzip, read and written;
 //! - [`mnist`]: the committed MNIST files, checksum-verified;
 //! - [`csv`]: Kaggle-style CSV digits, with or without labels;
@@ -10,6 +11,7 @@
 pub mod csv;
 pub mod dataset;
 pub mod error;
+pub mod files;
 pub mod idx;
 pub mod mnist;
 pub mod split;
