@@ -25,6 +25,14 @@ pub fn write_atomically(
             write(&mut writer)?;
             writer.flush()?;
         }
+        // tempfile creates files readable by their owner only; these are
+        // data and reports, readable like any file a program writes.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())

@@ -49,6 +49,16 @@ fn dataset_written_as_idx_reads_back_identical_plain_and_gzip() {
         assert_eq!(read_dataset(&images, &labels).unwrap(), set);
         assert_eq!(idx::read_dataset_prefix(&prefix, 1).unwrap(), set);
     }
+    // Readable by everyone, like any file a program writes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("plain-images-idx3-ubyte"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
     // Nothing but the two files: no temporary file left behind.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

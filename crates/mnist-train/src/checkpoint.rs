@@ -1,0 +1,205 @@
+//! Checkpoints in Burn's record format (named MessagePack, full precision):
+//!
+//! - `best.mpk`: the model with the best validation accuracy so far;
+//! - `last.json` + the two files it names: model and optimiser state after
+//!   the last finished epoch, and the run's history, for `--resume`.
+//!
+//! Every file is written to a temporary file and renamed. `last.json` is
+//! written after the files it names, so it always points at a complete pair.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{AutodiffModule, Module};
+use burn::optim::Optimizer;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use mnist_data::files::write_bytes_atomically;
+use mnist_report::EpochMetrics;
+use serde::{Deserialize, Serialize};
+
+type ByteRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("cannot read or write checkpoint {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{path} is not a checkpoint of this model: {message}")]
+    Incompatible { path: PathBuf, message: String },
+    #[error(
+        "the checkpoint in {dir} was made with another configuration; \
+         delete it or run without --resume"
+    )]
+    OtherConfiguration { dir: PathBuf },
+}
+
+/// Where a run has got to: saved with the last checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    pub epochs_done: usize,
+    pub history: Vec<EpochMetrics>,
+    pub best_epoch: Option<usize>,
+    /// Validation accuracy (all heads right) of the best epoch.
+    pub best_val_accuracy: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LastCheckpoint {
+    model: String,
+    optimizer: String,
+    /// The run's full configuration, to refuse resuming another run.
+    config: serde_json::Value,
+    state: TrainState,
+}
+
+/// The checkpoint folder of one run.
+#[derive(Clone, Debug)]
+pub struct Checkpoints {
+    pub dir: PathBuf,
+}
+
+impl Checkpoints {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn best_path(&self) -> PathBuf {
+        self.dir.join("best.mpk")
+    }
+
+    fn last_path(&self) -> PathBuf {
+        self.dir.join("last.json")
+    }
+
+    pub fn save_best<B: Backend, M: Module<B>>(&self, model: &M) -> Result<(), CheckpointError> {
+        save_model(model, &self.best_path())
+    }
+
+    /// Saves model, optimiser and state after epoch `state.epochs_done`.
+    pub fn save_last<B, M, O>(
+        &self,
+        model: &M,
+        optimizer: &O,
+        state: &TrainState,
+        config: &serde_json::Value,
+    ) -> Result<(), CheckpointError>
+    where
+        B: AutodiffBackend,
+        M: AutodiffModule<B>,
+        O: Optimizer<M, B>,
+    {
+        let epoch = state.epochs_done;
+        let model_file = format!("last-e{epoch}-model.mpk");
+        let optimizer_file = format!("last-e{epoch}-optimizer.mpk");
+        save_model(model, &self.dir.join(&model_file))?;
+        let bytes = ByteRecorder::default()
+            .record(optimizer.to_record(), ())
+            .map_err(|e| io(&self.dir.join(&optimizer_file), e))?;
+        write(&self.dir.join(&optimizer_file), &bytes)?;
+        let last = LastCheckpoint {
+            model: model_file,
+            optimizer: optimizer_file,
+            config: config.clone(),
+            state: state.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&last).map_err(|e| io(&self.last_path(), e))?;
+        write(&self.last_path(), &json)?;
+        // Only now is the previous pair unreferenced.
+        if epoch > 0 {
+            for old in [
+                format!("last-e{}-model.mpk", epoch - 1),
+                format!("last-e{}-optimizer.mpk", epoch - 1),
+            ] {
+                let _ = std::fs::remove_file(self.dir.join(old));
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the last checkpoint into `model` and `optimizer`, if there is one.
+    pub fn load_last<B, M, O>(
+        &self,
+        model: M,
+        optimizer: O,
+        config: &serde_json::Value,
+        device: &B::Device,
+    ) -> Result<Option<(M, O, TrainState)>, CheckpointError>
+    where
+        B: AutodiffBackend,
+        M: AutodiffModule<B>,
+        O: Optimizer<M, B>,
+    {
+        let path = self.last_path();
+        let Ok(json) = std::fs::read(&path) else {
+            return Ok(None);
+        };
+        let last: LastCheckpoint =
+            serde_json::from_slice(&json).map_err(|e| incompatible(&path, e))?;
+        if &last.config != config {
+            return Err(CheckpointError::OtherConfiguration {
+                dir: self.dir.clone(),
+            });
+        }
+        let model = load_model(model, &self.dir.join(&last.model), device)?;
+        let optimizer_path = self.dir.join(&last.optimizer);
+        let bytes = std::fs::read(&optimizer_path).map_err(|e| io(&optimizer_path, e))?;
+        let record = ByteRecorder::default()
+            .load(bytes, device)
+            .map_err(|e| incompatible(&optimizer_path, e))?;
+        Ok(Some((model, optimizer.load_record(record), last.state)))
+    }
+}
+
+/// Saves a model's parameters to `path` (Burn's named MessagePack format).
+pub fn save_model<B: Backend, M: Module<B>>(model: &M, path: &Path) -> Result<(), CheckpointError> {
+    let bytes = ByteRecorder::default()
+        .record(model.clone().into_record(), ())
+        .map_err(|e| io(path, e))?;
+    write(path, &bytes)
+}
+
+/// Loads parameters saved by [`save_model`] into `model`.
+pub fn load_model<B: Backend, M: Module<B>>(
+    model: M,
+    path: &Path,
+    device: &B::Device,
+) -> Result<M, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+    let record = ByteRecorder::default()
+        .load(bytes, device)
+        .map_err(|e| incompatible(path, e))?;
+    // A record of another architecture can decode (same field names) with
+    // other shapes; the parameter count tells.
+    let expected = model.num_params();
+    let loaded = model.load_record(record);
+    if loaded.num_params() != expected {
+        return Err(CheckpointError::Incompatible {
+            path: path.to_path_buf(),
+            message: format!(
+                "it has {} parameters, the model has {expected}",
+                loaded.num_params()
+            ),
+        });
+    }
+    Ok(loaded)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    write_bytes_atomically(path, bytes).map_err(|e| CheckpointError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn incompatible(path: &Path, e: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::Incompatible {
+        path: path.to_path_buf(),
+        message: e.to_string().lines().next().unwrap_or_default().to_string(),
+    }
+}

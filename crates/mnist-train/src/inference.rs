@@ -1,0 +1,162 @@
+//! Prediction on files: IDX, CSV or image input, and the Kaggle submission
+//! format (`ImageId,Label`) out.
+
+use std::io::Write;
+use std::path::Path;
+
+use burn::prelude::*;
+use mnist_data::files::write_atomically;
+use mnist_data::{DataError, Images, idx};
+
+use crate::checkpoint::{CheckpointError, load_model};
+use crate::evaluate::{Predictions, predict};
+use crate::image_input::{ImageInputError, load_digit};
+use crate::model::{Classifier, ModelConfig};
+use crate::models::cnn::Cnn;
+use crate::models::mlp::Mlp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Image(#[from] ImageInputError),
+    #[error("{path}: images are {found}, the model reads {expected}")]
+    Shape {
+        path: String,
+        found: String,
+        expected: String,
+    },
+}
+
+/// Reads images to predict from `path`, by its kind: `.csv` (optionally
+/// `.csv.gz`) is CSV, `.png`/`.jpg`/`.jpeg`/`.bmp`/`.gif` an image of one
+/// digit (made MNIST-like), anything else IDX (plain or gzip). The result
+/// must have the model's image size.
+pub fn load_images(path: &Path, height: usize, width: usize) -> Result<Images, InputError> {
+    let name = path.to_string_lossy().to_lowercase();
+    let images = if name.ends_with(".csv") || name.ends_with(".csv.gz") {
+        mnist_data::csv::read_csv(path)?.images
+    } else if [".png", ".jpg", ".jpeg", ".bmp", ".gif"]
+        .iter()
+        .any(|e| name.ends_with(e))
+    {
+        if (height, width) != (28, 28) {
+            return Err(InputError::Shape {
+                path: path.display().to_string(),
+                found: "one 28x28 digit per image file".into(),
+                expected: format!("{height}x{width}"),
+            });
+        }
+        Images::new(1, 28, 28, load_digit(path)?)
+    } else {
+        idx::read_images(path)?
+    };
+    if (images.height, images.width) != (height, width) {
+        return Err(InputError::Shape {
+            path: path.display().to_string(),
+            found: format!("{}x{}", images.height, images.width),
+            expected: format!("{height}x{width}"),
+        });
+    }
+    Ok(images)
+}
+
+/// Writes predictions as CSV: `ImageId,Label` (Kaggle's digit-recognizer
+/// submission format, ids from 1), with `Label_1,Label_2` for two heads;
+/// `probabilities` adds `p0..p9` per head.
+pub fn write_predictions_csv(
+    path: &Path,
+    predictions: &Predictions,
+    probabilities: bool,
+) -> Result<(), DataError> {
+    let heads = predictions.heads();
+    write_atomically(path, |out| {
+        let mut header = vec!["ImageId".to_string()];
+        for head in 0..heads {
+            header.push(label_column("Label", head, heads));
+        }
+        if probabilities {
+            for head in 0..heads {
+                for digit in 0..10 {
+                    header.push(label_column(&format!("p{digit}"), head, heads));
+                }
+            }
+        }
+        writeln!(out, "{}", header.join(","))?;
+        for i in 0..predictions.labels.count() {
+            let mut row = vec![(i + 1).to_string()];
+            row.extend(predictions.labels.of(i).iter().map(u8::to_string));
+            if probabilities {
+                for head in 0..heads {
+                    row.extend(
+                        predictions
+                            .probabilities(i, head)
+                            .iter()
+                            .map(|p| format!("{p:.6}")),
+                    );
+                }
+            }
+            writeln!(out, "{}", row.join(","))?;
+        }
+        Ok(())
+    })
+}
+
+fn label_column(name: &str, head: usize, heads: usize) -> String {
+    if heads == 1 {
+        name.to_string()
+    } else {
+        format!("{name}_{}", head + 1)
+    }
+}
+
+/// A trained model loaded from a checkpoint folder (`model.json` +
+/// `best.mpk`), ready to predict.
+pub struct TrainedModel<B: Backend> {
+    pub config: ModelConfig,
+    model: LoadedModel<B>,
+}
+
+enum LoadedModel<B: Backend> {
+    Mlp(Mlp<B>),
+    Cnn(Box<Cnn<B>>),
+}
+
+impl<B: Backend> TrainedModel<B> {
+    /// Loads the best model of a run from its checkpoint folder.
+    pub fn load(checkpoints: &Path, device: &B::Device) -> Result<Self, CheckpointError> {
+        let config_path = checkpoints.join("model.json");
+        let json = std::fs::read_to_string(&config_path).map_err(|e| CheckpointError::Io {
+            path: config_path.clone(),
+            message: e.to_string(),
+        })?;
+        let config: ModelConfig =
+            serde_json::from_str(&json).map_err(|e| CheckpointError::Incompatible {
+                path: config_path.clone(),
+                message: e.to_string(),
+            })?;
+        let weights = checkpoints.join("best.mpk");
+        let model = match &config {
+            ModelConfig::Mlp(c) => LoadedModel::Mlp(load_model(c.init(device), &weights, device)?),
+            ModelConfig::Cnn(c) => {
+                LoadedModel::Cnn(Box::new(load_model(c.init(device), &weights, device)?))
+            }
+        };
+        Ok(Self { config, model })
+    }
+
+    /// Predicts every image (which must have the model's size).
+    pub fn predict(&self, images: &Images, device: &B::Device) -> Predictions {
+        predict(self, images, device)
+    }
+}
+
+impl<B: Backend> Classifier<B> for TrainedModel<B> {
+    fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
+        match &self.model {
+            LoadedModel::Mlp(m) => m.forward(images),
+            LoadedModel::Cnn(m) => m.forward(images),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! One run of a part, start to finish: seed, build the model, train (with
+//! checkpoints), evaluate the best model on the test set, write the report.
+//! Every Burn part calls [`run`] once per configuration.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use mnist_data::{Dataset, course_split};
+use mnist_report::{
+    ConfusionMatrix, EpochMetrics, GalleryItem, PartReport, Provenance, ReportError, RunStatus,
+    RunSummary, TestMetrics,
+};
+
+use crate::backend::BackendKind;
+use crate::checkpoint::{CheckpointError, Checkpoints};
+use crate::config::TrainingConfig;
+use crate::evaluate::{Evaluation, evaluate};
+use crate::model::{Classifier, ModelConfig, ModelTask};
+use crate::train::{TrainError, TrainOptions, TrainingData, train};
+
+/// Misclassified test images shown in the report's gallery.
+const GALLERY_SIZE: usize = 40;
+
+/// Training, validation and test sets of a run.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    pub train: Dataset,
+    pub validation: Dataset,
+    pub test: Dataset,
+}
+
+impl Splits {
+    /// The course's split of a training file: the last 10 % validates, the
+    /// rest trains (shuffled with `seed`); the test set is kept whole.
+    pub fn course(training_file: &Dataset, test: Dataset, seed: u64) -> Self {
+        let split = course_split(training_file.len(), seed);
+        Self {
+            train: training_file.select(&split.train),
+            validation: training_file.select(&split.validation),
+            test,
+        }
+    }
+
+    /// At most `train` training images and `eval` validation and test
+    /// images each: for quick runs and tests.
+    pub fn limit(self, train: usize, eval: usize) -> Self {
+        Self {
+            train: self.train.take(train),
+            validation: self.validation.take(eval),
+            test: self.test.take(eval),
+        }
+    }
+}
+
+/// What to run and where its report goes.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// `reports/<part>`.
+    pub part_dir: PathBuf,
+    /// The run's name: its folder and its row in `results.csv`.
+    pub run: String,
+    pub model: ModelConfig,
+    pub training: TrainingConfig,
+    pub resume: bool,
+    /// Progress bar and epoch lines.
+    pub verbose: bool,
+    /// Extra columns for the part's `results.csv`.
+    pub extra: Vec<(String, String)>,
+}
+
+impl RunSpec {
+    pub fn dir(&self) -> PathBuf {
+        self.part_dir.join(&self.run)
+    }
+
+    pub fn checkpoints(&self) -> Checkpoints {
+        Checkpoints::new(self.dir().join("checkpoints"))
+    }
+
+    /// Everything that defines the run, saved with it.
+    pub fn config_json(&self) -> serde_json::Value {
+        serde_json::json!({ "model": self.model, "training": self.training })
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    pub history: Vec<EpochMetrics>,
+    /// `None` when the run diverged.
+    pub test: Option<TestMetrics>,
+    pub report_dir: PathBuf,
+    pub wall_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+/// Runs `spec` on backend `B`.
+pub fn run<B: AutodiffBackend>(
+    spec: &RunSpec,
+    data: &Splits,
+    device: &B::Device,
+    backend: BackendKind,
+) -> Result<RunOutcome, RunError> {
+    B::seed(device, spec.training.seed);
+    let task = RunTask::<B> {
+        spec,
+        data,
+        device,
+        backend,
+    };
+    spec.model.with_model::<B, _>(device, task)
+}
+
+struct RunTask<'a, B: AutodiffBackend> {
+    spec: &'a RunSpec,
+    data: &'a Splits,
+    device: &'a B::Device,
+    backend: BackendKind,
+}
+
+impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
+    type Output = Result<RunOutcome, RunError>;
+
+    fn run<M>(self, model: M) -> Self::Output
+    where
+        M: AutodiffModule<B> + Classifier<B>,
+        M::InnerModule: Classifier<B::InnerBackend>,
+    {
+        let Self {
+            spec,
+            data,
+            device,
+            backend,
+        } = self;
+        let start = Instant::now();
+        let checkpoints = spec.checkpoints();
+        let options = TrainOptions {
+            checkpoints: Some(&checkpoints),
+            resume: spec.resume,
+            run_config: spec.config_json(),
+            verbose: spec.verbose,
+        };
+        let training_data = TrainingData {
+            train: &data.train,
+            validation: &data.validation,
+        };
+        let trained = train(model, training_data, &spec.training, &options, device)?;
+        mnist_data::files::write_bytes_atomically(
+            &checkpoints.dir.join("model.json"),
+            spec.model.to_string().as_bytes(),
+        )
+        .map_err(|e| CheckpointError::Io {
+            path: checkpoints.dir.join("model.json"),
+            message: e.to_string(),
+        })?;
+
+        let test = match trained.status {
+            RunStatus::Completed => Some(evaluate(&trained.best, &data.test, device)),
+            RunStatus::Diverged { .. } => None,
+        };
+        if let (Some(test), true) = (&test, spec.verbose) {
+            print_test(test);
+        }
+        let wall_seconds = start.elapsed().as_secs_f64();
+        let provenance = Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds);
+        let test_metrics = test.as_ref().map(|t| TestMetrics {
+            loss: t.loss,
+            accuracy: t.accuracy.clone(),
+            accuracy_all_heads: t.accuracy_all_heads,
+        });
+        let summary = RunSummary {
+            run: spec.run.clone(),
+            model: spec.model.describe(),
+            status: trained.status,
+            seed: spec.training.seed,
+            epochs: spec.training.epochs,
+            batch_size: spec.training.batch_size,
+            learning_rate: spec.training.optimizer.learning_rate(),
+            momentum: spec.training.optimizer.momentum(),
+            config: spec.config_json(),
+            extra: spec.extra.clone(),
+        };
+        let (confusion, gallery) = match &test {
+            Some(test) => (
+                confusion_matrices(&data.test, test),
+                misclassified(&data.test, test),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let report_dir = PartReport::new(&spec.part_dir).write_run(
+            &summary,
+            &trained.state.history,
+            test_metrics.as_ref(),
+            &confusion,
+            &gallery,
+            &provenance,
+        )?;
+        Ok(RunOutcome {
+            status: trained.status,
+            history: trained.state.history,
+            test: test_metrics,
+            report_dir,
+            wall_seconds,
+        })
+    }
+}
+
+/// The course's test line.
+fn print_test(test: &Evaluation) {
+    let accuracies: Vec<String> = test.accuracy.iter().map(|a| format!("{a:.6}")).collect();
+    print!(
+        "Loss on test set: {:.6} Accuracy on test set: {}",
+        test.loss,
+        accuracies.join(" ")
+    );
+    if test.accuracy.len() > 1 {
+        print!(" (all digits right: {:.6})", test.accuracy_all_heads);
+    }
+    println!();
+}
+
+fn confusion_matrices(set: &Dataset, test: &Evaluation) -> Vec<ConfusionMatrix> {
+    (0..set.labels.heads)
+        .map(|head| {
+            let truth = set.labels.head(head);
+            let predicted = test.predictions.labels.head(head);
+            let mut matrix = ConfusionMatrix::new();
+            for (&t, &p) in truth.iter().zip(&predicted) {
+                // Labels are 0–9 by construction of the data and the model.
+                let _ = matrix.add(t, p);
+            }
+            matrix
+        })
+        .collect()
+}
+
+fn misclassified<'a>(set: &'a Dataset, test: &Evaluation) -> Vec<GalleryItem<'a>> {
+    (0..set.len())
+        .filter(|&i| test.predictions.labels.of(i) != set.labels.of(i))
+        .take(GALLERY_SIZE)
+        .map(|i| GalleryItem {
+            pixels: set.images.image(i),
+            height: set.images.height,
+            width: set.images.width,
+            truth: Some(set.labels.of(i).to_vec()),
+            predicted: test.predictions.labels.of(i).to_vec(),
+        })
+        .collect()
+}
