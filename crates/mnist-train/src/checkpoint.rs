@@ -1,5 +1,6 @@
 //! Checkpoints in Burn's record format (named MessagePack, full precision):
 //!
+//! - `model.json`: the model's configuration, to rebuild it for prediction;
 //! - `best.mpk`: the model with the best validation accuracy so far;
 //! - `last.json` + the two files it names: model and optimiser state after
 //!   the last finished epoch, and the run's history, for `--resume`.
@@ -16,6 +17,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use mnist_data::files::write_bytes_atomically;
 use mnist_report::EpochMetrics;
 use serde::{Deserialize, Serialize};
+
+use crate::model::ModelConfig;
 
 type ByteRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
@@ -68,6 +71,11 @@ impl Checkpoints {
 
     fn last_path(&self) -> PathBuf {
         self.dir.join("last.json")
+    }
+
+    /// `model.json`: how to rebuild the model the weights belong to.
+    pub fn save_model_config(&self, config: &ModelConfig) -> Result<(), CheckpointError> {
+        write(&self.dir.join("model.json"), config.to_string().as_bytes())
     }
 
     pub fn save_best<B: Backend, M: Module<B>>(&self, model: &M) -> Result<(), CheckpointError> {

@@ -156,15 +156,8 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             train: &data.train,
             validation: &data.validation,
         };
+        checkpoints.save_model_config(&spec.model)?;
         let trained = train(model, training_data, &spec.training, &options, device)?;
-        mnist_data::files::write_bytes_atomically(
-            &checkpoints.dir.join("model.json"),
-            spec.model.to_string().as_bytes(),
-        )
-        .map_err(|e| CheckpointError::Io {
-            path: checkpoints.dir.join("model.json"),
-            message: e.to_string(),
-        })?;
 
         let test = match trained.status {
             RunStatus::Completed => Some(evaluate(&trained.best, &data.test, device)),

@@ -59,6 +59,25 @@ pub struct Experiment {
     pub seed: u64,
 }
 
+impl Experiment {
+    /// The network and its training settings, on one line.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, {} hidden, {} output, {} loss, {} init, batch {}, lr {}, clip {}, {} epochs, seed {}",
+            sizes_text(&self.spec.sizes),
+            self.spec.hidden,
+            self.spec.output.activation_name(),
+            self.spec.output.loss_name(),
+            self.spec.init,
+            self.sgd.batch_size,
+            self.sgd.learning_rate,
+            self.sgd.clip,
+            self.epochs,
+            self.seed
+        )
+    }
+}
+
 /// The seed used by every experiment (initialisation and shuffling).
 pub const SEED: u64 = 42;
 
@@ -252,18 +271,8 @@ pub fn run(experiment: &Experiment, data: &MnistData, options: &RunOptions) -> R
 
     println!("\n== {} ==\n{}", e.name, e.source);
     println!(
-        "{}, {} hidden, {} output, {} loss, {} init, batch {}, lr {}, clip {}, {} epochs, seed {}; \
-         {} training / {} test images",
-        sizes_text(&e.spec.sizes),
-        e.spec.hidden,
-        e.spec.output.activation_name(),
-        e.spec.output.loss_name(),
-        e.spec.init,
-        e.sgd.batch_size,
-        e.sgd.learning_rate,
-        e.sgd.clip,
-        e.epochs,
-        e.seed,
+        "{}; {} training / {} test images",
+        e.summary(),
         data.train.len(),
         data.test.len()
     );

@@ -298,19 +298,7 @@ fn list() {
     for e in experiments::all() {
         println!("{}", e.name);
         println!("    {}", e.source);
-        println!(
-            "    {}, {} hidden, {} output, {} loss, {} init, batch {}, lr {}, clip {}, {} epochs, seed {}",
-            experiments::sizes_text(&e.spec.sizes),
-            e.spec.hidden,
-            e.spec.output.activation_name(),
-            e.spec.output.loss_name(),
-            e.spec.init,
-            e.sgd.batch_size,
-            e.sgd.learning_rate,
-            e.sgd.clip,
-            e.epochs,
-            e.seed
-        );
+        println!("    {}", e.summary());
         println!("    choices: {}", e.choices);
     }
 }
