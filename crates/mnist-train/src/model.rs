@@ -59,13 +59,6 @@ impl ModelConfig {
             Self::Cnn(c) => (c.height, c.width),
         }
     }
-
-    pub fn heads(&self) -> usize {
-        match self {
-            Self::Mlp(c) => c.heads,
-            Self::Cnn(c) => c.heads,
-        }
-    }
 }
 
 /// Work to do with a concrete model, whichever [`ModelConfig`] it came from.
