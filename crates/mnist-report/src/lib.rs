@@ -24,6 +24,7 @@
 //!     batch_size: 64,
 //!     learning_rate: 0.01,
 //!     momentum: 0.9,
+//!     tested_epoch: None,
 //!     config: serde_json::json!({ "hidden": 128 }),
 //!     extra: vec![],
 //! };

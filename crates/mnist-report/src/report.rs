@@ -36,6 +36,10 @@ pub struct RunSummary {
     pub learning_rate: f64,
     /// SGD momentum (0 for none).
     pub momentum: f64,
+    /// The epoch (from 1) whose model the test set measured, when it is not
+    /// the last one (e.g. the best by validation). `val_accuracy` in
+    /// `results.csv` is that epoch's; `None` means the last epoch's.
+    pub tested_epoch: Option<usize>,
     /// All hyper-parameters as the part defines them, stored in `config.json`.
     pub config: serde_json::Value,
     /// Extra `results.csv` columns for this part, `(column, value)`, e.g.
@@ -258,7 +262,11 @@ fn result_row(
             .map(|x| format!("{x:.3}"))
             .unwrap_or_default()
     };
-    let last_val = epochs.last().and_then(|e| e.val_accuracy.first().copied());
+    let tested = match summary.tested_epoch {
+        Some(epoch) => epochs.iter().find(|e| e.epoch == epoch),
+        None => epochs.last(),
+    };
+    let tested_val = tested.and_then(|e| e.val_accuracy.first().copied());
     let test_acc = |head: usize| test.and_then(|t| t.accuracy.get(head).copied());
 
     let mut cells: Vec<(String, String)> = vec![
@@ -272,7 +280,7 @@ fn result_row(
         ("batch_size".into(), summary.batch_size.to_string()),
         ("learning_rate".into(), summary.learning_rate.to_string()),
         ("momentum".into(), summary.momentum.to_string()),
-        ("val_accuracy".into(), number(last_val)),
+        ("val_accuracy".into(), number(tested_val)),
         ("test_accuracy".into(), number(test_acc(0))),
         (
             "epoch_seconds_median".into(),
@@ -292,6 +300,9 @@ fn result_row(
             "test_accuracy_both".into(),
             number(test.map(|t| t.accuracy_all_heads)),
         ));
+    }
+    if let Some(epoch) = summary.tested_epoch {
+        cells.push(("tested_epoch".into(), epoch.to_string()));
     }
     if let RunStatus::Diverged { epoch } = summary.status {
         cells.push(("diverged_epoch".into(), epoch.to_string()));

@@ -7,8 +7,10 @@
 //!    learning_rate, momentum, val_accuracy, test_accuracy,
 //!    epoch_seconds_median, wall_seconds, commit, date`;
 //! 2. only once some run of the part needs them: `test_accuracy_second,
-//!    test_accuracy_both` (two-headed runs) and `diverged_epoch` (diverged
-//!    runs); rows without a value leave them empty;
+//!    test_accuracy_both` (two-headed runs), `tested_epoch` (runs whose test
+//!    measured an earlier epoch's model than the last; their `val_accuracy`
+//!    is that epoch's) and `diverged_epoch` (diverged runs); rows without a
+//!    value leave them empty;
 //! 3. the part's own extra columns, in order of first appearance.
 //!
 //! Accuracies are fractions (0..1); `results.md` shows them as percentages.
@@ -41,9 +43,10 @@ pub const BASE_COLUMNS: [&str; 16] = [
 ];
 
 /// Standard columns that appear only once some run needs them.
-pub const OPTIONAL_COLUMNS: [&str; 3] = [
+pub const OPTIONAL_COLUMNS: [&str; 4] = [
     "test_accuracy_second",
     "test_accuracy_both",
+    "tested_epoch",
     "diverged_epoch",
 ];
 
@@ -301,6 +304,9 @@ impl ResultsTable {
         }
         if self.header.iter().any(|h| h == "test_accuracy_both") {
             columns.push(("Test (both)", "test_accuracy_both".into(), percent_cell));
+        }
+        if self.header.iter().any(|h| h == "tested_epoch") {
+            columns.push(("Tested epoch", "tested_epoch".into(), text_cell));
         }
         columns.push((
             "Epoch s (median)",

@@ -454,3 +454,48 @@ fn provenance_collect_never_fails() {
     assert_eq!(p.date.len(), "2026-11-22T05:10:00Z".len());
     assert!(p.date.ends_with('Z'));
 }
+
+#[test]
+fn tested_epoch_picks_the_validation_accuracy_of_the_model_tested() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = PartReport::new(tmp.path());
+    let epochs = one_head_epochs();
+    let mut best = summary("best-of-three", 0.01);
+    best.tested_epoch = Some(2);
+    report
+        .write_run(
+            &best,
+            &epochs,
+            Some(&test_metrics(0.95)),
+            &[],
+            &[],
+            &provenance(3.0),
+        )
+        .unwrap();
+    report
+        .write_run(
+            &summary("last-of-three", 0.01),
+            &epochs,
+            Some(&test_metrics(0.95)),
+            &[],
+            &[],
+            &provenance(3.0),
+        )
+        .unwrap();
+
+    let rows = read_results(&report.results_csv()).unwrap();
+    let best_row = rows.iter().find(|r| r.run == "best-of-three").unwrap();
+    let last_row = rows.iter().find(|r| r.run == "last-of-three").unwrap();
+    assert_eq!(
+        best_row.get_f64("val_accuracy"),
+        Some(epochs[1].val_accuracy[0])
+    );
+    assert_eq!(best_row.get("tested_epoch"), Some("2"));
+    assert_eq!(
+        last_row.get_f64("val_accuracy"),
+        Some(epochs[2].val_accuracy[0])
+    );
+    assert_eq!(last_row.get("tested_epoch"), None);
+    let md = std::fs::read_to_string(report.results_md()).unwrap();
+    assert!(md.contains("| Tested epoch |"), "{md}");
+}

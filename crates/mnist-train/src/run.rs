@@ -182,6 +182,7 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             batch_size: spec.training.batch_size,
             learning_rate: spec.training.optimizer.learning_rate(),
             momentum: spec.training.optimizer.momentum(),
+            tested_epoch: test.as_ref().and(trained.state.best_epoch),
             config: spec.config_json(),
             extra: spec.extra.clone(),
         };

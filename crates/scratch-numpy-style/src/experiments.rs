@@ -428,6 +428,7 @@ fn write_report(
         batch_size: e.sgd.batch_size,
         learning_rate: e.sgd.learning_rate,
         momentum: 0.0,
+        tested_epoch: None,
         config: json!({
             "source": e.source,
             "choices": e.choices,

@@ -154,6 +154,7 @@ pub fn summary(run: &str, learning_rate: f64) -> RunSummary {
         batch_size: 64,
         learning_rate,
         momentum: 0.9,
+        tested_epoch: None,
         config: serde_json::json!({ "hidden": 128, "optimizer": "sgd" }),
         extra: vec![],
     }
