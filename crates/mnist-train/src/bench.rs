@@ -7,13 +7,16 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 use burn::tensor::backend::AutodiffBackend;
 use mnist_data::Dataset;
 
 use crate::batch::batch;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::loss::cross_entropy;
-use crate::model::{Classifier, ModelConfig, ModelTask};
+use crate::model::{Classifier, Cnn, CnnConfig, ConvMethod, ModelConfig, ModelTask};
+use crate::models::cnn::{conv_matmul, valid_width};
 use crate::train::{TrainOptions, TrainingData, train};
 
 /// Milliseconds per step.
@@ -114,4 +117,125 @@ impl<B: AutodiffBackend> ModelTask<B> for StepBench<'_, B> {
         };
         StepTimes { raw_ms, loop_ms }
     }
+}
+
+/// One layer's share of a training step, in milliseconds.
+#[derive(Clone, Debug)]
+pub struct LayerTime {
+    pub layer: &'static str,
+    pub forward_ms: f64,
+    /// The backward pass alone: forward and backward, less the forward.
+    pub backward_ms: f64,
+}
+
+/// Forward and backward time of each layer of the CNN `config` on one
+/// batch of `batch_size` images from `data`: each layer is run on the
+/// previous layer's output (detached, and tracked for gradients except for
+/// the images) and the backward pass starts from the sum of its output.
+/// Medians of `repeats` runs after a warm-up.
+pub fn cnn_layer_times<B: AutodiffBackend>(
+    config: &CnnConfig,
+    data: &Dataset,
+    batch_size: usize,
+    repeats: usize,
+    device: &B::Device,
+) -> Vec<LayerTime> {
+    B::seed(device, 1);
+    let model: Cnn<B> = config.init(device);
+    let indices: Vec<usize> = (0..batch_size.min(data.len())).collect();
+    let prepared = batch::<B>(data, &indices, device);
+    let mut times = Vec::new();
+    let mut timer = LayerTimer {
+        repeats,
+        device,
+        times: &mut times,
+    };
+    let images = prepared.images;
+    let [batch, _, height, width] = images.dims();
+    let features = match model.conv {
+        ConvMethod::Burn => {
+            let x = timer.layer("conv1", images, false, |x| model.conv1.forward(x));
+            let x = timer.layer("relu1", x, true, relu);
+            let x = timer.layer("pool1", x, true, |x| model.pool.forward(x));
+            let x = timer.layer("conv2", x, true, |x| model.conv2.forward(x));
+            let x = timer.layer("relu2", x, true, relu);
+            let x = timer.layer("pool2", x, true, |x| model.pool.forward(x));
+            timer.layer("flatten", x, true, |x| x.flatten::<2>(1, 3))
+        }
+        ConvMethod::Matmul => {
+            let x = timer.layer("conv1", images, false, |x| {
+                conv_matmul(&model.conv1, x.reshape([1, batch, height, width]))
+            });
+            let x = timer.layer("relu1", x, true, relu);
+            let x = timer.layer("pool1", x, true, |x| model.pool.forward(x));
+            let x = timer.layer("conv2", x, true, |x| conv_matmul(&model.conv2, x));
+            let x = timer.layer("relu2", x, true, relu);
+            let x = timer.layer("pool2", x, true, |x| model.pool.forward(x));
+            timer.layer("flatten", x, true, |x| {
+                let [channels, _, rows, _] = x.dims();
+                let columns = valid_width(width);
+                x.slice([0..channels, 0..batch, 0..rows, 0..columns])
+                    .swap_dims(0, 1)
+                    .reshape([batch, channels * rows * columns])
+            })
+        }
+    };
+    let x = timer.layer("linear 128", features, true, |x| model.hidden.forward(x));
+    let x = timer.layer("dropout", x, true, |x| model.dropout.forward(x));
+    let logits = timer.layer("linear 10", x, true, |x| model.heads[0].forward(x));
+    let targets = prepared.targets;
+    timer.layer("loss", logits, true, |x| cross_entropy(&[x], &targets));
+    times
+}
+
+struct LayerTimer<'a, B: AutodiffBackend> {
+    repeats: usize,
+    device: &'a B::Device,
+    times: &'a mut Vec<LayerTime>,
+}
+
+impl<B: AutodiffBackend> LayerTimer<'_, B> {
+    /// Times `layer` on `input` and returns its output, detached.
+    fn layer<const D: usize, const E: usize>(
+        &mut self,
+        name: &'static str,
+        input: Tensor<B, D>,
+        track: bool,
+        layer: impl Fn(Tensor<B, D>) -> Tensor<B, E>,
+    ) -> Tensor<B, E> {
+        let input = if track {
+            input.detach().require_grad()
+        } else {
+            input.detach()
+        };
+        let forward = median_ms::<B>(self.repeats, self.device, || {
+            let _ = layer(input.clone());
+        });
+        let both = median_ms::<B>(self.repeats, self.device, || {
+            let _ = layer(input.clone()).sum().backward();
+        });
+        self.times.push(LayerTime {
+            layer: name,
+            forward_ms: forward,
+            backward_ms: (both - forward).max(0.0),
+        });
+        layer(input).detach()
+    }
+}
+
+/// Median milliseconds of `repeats` calls of `f`, after a warm-up.
+fn median_ms<B: AutodiffBackend>(repeats: usize, device: &B::Device, mut f: impl FnMut()) -> f64 {
+    for _ in 0..WARM_UP {
+        f();
+    }
+    let mut samples: Vec<f64> = (0..repeats.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            let _ = B::sync(device);
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-pub use crate::models::cnn::{Cnn, CnnConfig};
+pub use crate::models::cnn::{Cnn, CnnConfig, ConvMethod};
 pub use crate::models::mlp::{Activation, Mlp, MlpConfig};
 
 /// A classifier of images into 10 digits, with one head (MNIST) or more

@@ -1,0 +1,168 @@
+//! Part 3 of the course: the convolutional network.
+//!
+//! The training core (`mnist-train`) does the work; this part is the
+//! course's configuration ([`model`], [`training`], [`spec`]), its
+//! command line (`src/main.rs`: train, predict, bench), and what the part
+//! adds to the core's report: the test accuracy of each digit
+//! ([`per_class_report`]: `per-class.md` and `per-class.png`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mnist_data::Dataset;
+use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
+use mnist_train::burn::tensor::backend::Backend;
+use mnist_train::checkpoint::CheckpointError;
+use mnist_train::inference::TrainedModel;
+use mnist_train::model::{CnnConfig, ModelConfig};
+use mnist_train::run::RunSpec;
+use mnist_train::{OptimizerConfig, TrainingConfig};
+
+/// The part's folder under `reports/`.
+pub const PART: &str = "cnn";
+/// The course run's name: its folder under `reports/cnn/` and its row in
+/// `results.csv`. Its best checkpoint is committed, for prediction.
+pub const RUN: &str = "cnn";
+
+/// The course CNN, exactly: conv 32@3×3 → ReLU → max-pool 2 → conv 64@3×3 →
+/// ReLU → max-pool 2 → flatten (1,600) → linear 128 → dropout 0.5 → linear 10.
+pub fn model() -> ModelConfig {
+    ModelConfig::Cnn(cnn_config())
+}
+
+/// [`model`]'s configuration.
+pub fn cnn_config() -> CnnConfig {
+    CnnConfig::new().with_dropout(0.5)
+}
+
+/// The course's training: SGD, learning rate 0.01, momentum 0.9, Nesterov,
+/// batches of 32, 10 epochs, seed 1.
+pub fn training() -> TrainingConfig {
+    TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true))
+        .with_epochs(10)
+        .with_batch_size(32)
+        .with_seed(1)
+}
+
+/// A run of the course CNN with `training`, reported in `part_dir/run`.
+pub fn spec(part_dir: PathBuf, run: String, training: TrainingConfig, resume: bool) -> RunSpec {
+    RunSpec {
+        part_dir,
+        run,
+        model: model(),
+        training,
+        resume,
+        verbose: true,
+        extra: Vec::new(),
+    }
+}
+
+/// `reports/cnn` in this workspace.
+pub fn reports_dir() -> PathBuf {
+    mnist_data::mnist::workspace_root()
+        .join("reports")
+        .join(PART)
+}
+
+/// Where `predict` finds the model unless told: the course run's
+/// checkpoints, `reports/cnn/cnn/checkpoints` (committed).
+pub fn committed_model_dir() -> PathBuf {
+    reports_dir().join(RUN).join("checkpoints")
+}
+
+/// Whether `dir` holds a trained model (`model.json` and `best.mpk`).
+pub fn has_model(dir: &Path) -> bool {
+    dir.join("model.json").is_file() && dir.join("best.mpk").is_file()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PartError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+}
+
+/// Per-class accuracy of the best model in `checkpoints` on `test`: writes
+/// `per-class.md` (a table) and `per-class.png` (the accuracies as one row of
+/// cells) into `run_dir` and returns the confusion matrix.
+pub fn per_class_report<B: Backend>(
+    checkpoints: &Path,
+    test: &Dataset,
+    run_dir: &Path,
+    run: &str,
+    device: &B::Device,
+) -> Result<ConfusionMatrix, PartError> {
+    let model = TrainedModel::<B>::load(checkpoints, device)?;
+    let predictions = model.predict(&test.images, device);
+    let matrix =
+        ConfusionMatrix::from_predictions(&test.labels.head(0), &predictions.labels.head(0))?;
+
+    let markdown = run_dir.join("per-class.md");
+    mnist_data::files::write_bytes_atomically(
+        &markdown,
+        per_class_markdown(run, &matrix).as_bytes(),
+    )
+    .map_err(|e| PartError::Write {
+        path: markdown,
+        message: e.to_string(),
+    })?;
+    let digits: Vec<String> = (0..CLASSES).map(|d| d.to_string()).collect();
+    let percent: Vec<f64> = matrix
+        .per_class_accuracy()
+        .iter()
+        .map(|a| a.map_or(f64::NAN, |a| 100.0 * a))
+        .collect();
+    mnist_report::plot::heatmap(
+        &run_dir.join("per-class.png"),
+        &format!("{run}: test accuracy per digit (%)"),
+        "digit",
+        &digits,
+        "",
+        &["accuracy %".to_string()],
+        &[percent],
+    )?;
+    Ok(matrix)
+}
+
+/// The per-class table: digit, test accuracy, images, mistakes, and the
+/// digit it is most often taken for.
+pub fn per_class_markdown(run: &str, matrix: &ConfusionMatrix) -> String {
+    let mut md = format!(
+        "# Test accuracy per digit: `{run}`\n\n\
+         The best checkpoint (by validation accuracy) on {} test images: \
+         {:.2} % right overall.\n\n\
+         | digit | test accuracy | images | wrong | most often taken for |\n\
+         |---|---|---|---|---|\n",
+        matrix.total(),
+        100.0 * matrix.accuracy()
+    );
+    for (digit, accuracy) in matrix.per_class_accuracy().iter().enumerate() {
+        let images: u64 = (0..CLASSES).map(|p| matrix.count(digit, p)).sum();
+        let wrong = images - matrix.count(digit, digit);
+        let accuracy = accuracy.map_or("–".to_string(), |a| format!("{:.2} %", 100.0 * a));
+        let confused = (0..CLASSES)
+            .filter(|&p| p != digit && matrix.count(digit, p) > 0)
+            .max_by_key(|&p| (matrix.count(digit, p), std::cmp::Reverse(p)))
+            .map_or("–".to_string(), |p| {
+                format!("{p} ({}×)", matrix.count(digit, p))
+            });
+        let _ = writeln!(
+            md,
+            "| {digit} | {accuracy} | {images} | {wrong} | {confused} |"
+        );
+    }
+    md
+}
+
+/// The digit with the lowest test accuracy, and that accuracy.
+pub fn weakest_digit(matrix: &ConfusionMatrix) -> Option<(usize, f64)> {
+    matrix
+        .per_class_accuracy()
+        .iter()
+        .enumerate()
+        .filter_map(|(d, a)| a.map(|a| (d, a)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
