@@ -240,7 +240,7 @@ impl BackendTask for StudiesTask<'_> {
                 let md = format!(
                     "# The course table\n\n\
                      Generated from `results.csv` by `fc-tuning`. Test accuracy is the \
-                     best-by-validation epoch's model on the 10,000 test images; the goal is each \
+                     best-by-validation epoch's model on the test set; the goal is each \
                      row with a PyTorch figure within 0.5 points of it.\n\n{}",
                     course_table_markdown(&rows, &course_table())
                 );
@@ -257,10 +257,11 @@ impl BackendTask for StudiesTask<'_> {
                 let all = batch_size_study();
                 let rows = report.results().map_err(|e| e.to_string())?;
                 let curves = BatchSizeCurves::read(&part_dir, &all).map_err(|e| e.to_string())?;
+                let images = (data.full_train.len(), data.test().len());
                 curves
-                    .write(&part_dir, &rows, &all)
+                    .write(&part_dir, &rows, &all, images)
                     .map_err(|e| e.to_string())?;
-                println!("{}", curves.markdown(&rows, &all));
+                println!("{}", curves.markdown(&rows, &all, images));
             }
         }
         if wants(Study::Tsne) && (args.only.is_empty() || args.only.iter().any(|n| n == "tsne")) {

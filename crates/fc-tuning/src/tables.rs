@@ -145,11 +145,13 @@ impl BatchSizeCurves {
     /// Writes the three plots of seed 002 into `dir`:
     /// `batch-sizes-accuracy-vs-epoch.png`, `batch-sizes-final-accuracy.png`
     /// and `batch-sizes-heatmap.png`, and the table `batch-sizes.md`.
+    /// `images` is (training, test) images, for the table's text.
     pub fn write(
         &self,
         dir: &Path,
         rows: &[ResultRow],
         configs: &[FcConfig],
+        images: (usize, usize),
     ) -> Result<(), TableError> {
         use mnist_report::plot::{heatmap, line_chart};
         let series: Vec<(String, Vec<(f64, f64)>)> = self
@@ -173,7 +175,7 @@ impl BatchSizeCurves {
         line_chart(
             &dir.join("batch-sizes-final-accuracy.png"),
             "Final test accuracy against batch size (last epoch)",
-            "batch size (log2)",
+            "log2(batch size): 4 = 16, 5 = 32, 6 = 64, 7 = 128, 8 = 256",
             "test accuracy (%)",
             &[(
                 "784-64-64-10".into(),
@@ -213,7 +215,7 @@ impl BatchSizeCurves {
             &y_labels,
             &values,
         )?;
-        let md = self.markdown(rows, configs);
+        let md = self.markdown(rows, configs, images);
         mnist_data::files::write_bytes_atomically(&dir.join("batch-sizes.md"), md.as_bytes())
             .map_err(ReportError::from)?;
         Ok(())
@@ -221,11 +223,16 @@ impl BatchSizeCurves {
 
     /// The study's table: per batch size, the last epoch's test accuracy,
     /// the best epoch's, and the time per epoch.
-    pub fn markdown(&self, rows: &[ResultRow], configs: &[FcConfig]) -> String {
+    pub fn markdown(
+        &self,
+        rows: &[ResultRow],
+        configs: &[FcConfig],
+        (train, test): (usize, usize),
+    ) -> String {
         let mut md = format!(
             "# Seed 002's batch-size study\n\n\
-             784-64-64-10 ReLU, SGD, trained on all 60,000 training images and tested on the \
-             10,000 test images after every epoch; the result is the last epoch's model \
+             784-64-64-10 ReLU, SGD lr 0.1, trained on {train} training images and tested on \
+             {test} test images after every epoch; the result is the last epoch's model \
              (nothing is selected on the test set). Seed 002 reported {SEED_002_ACCURACY:.2} %.\n\n\
              | batch size | epochs | test accuracy (last epoch) | best epoch (for reference) | s/epoch (median) | Δ vs seed 002 |\n\
              |---|---|---|---|---|---|\n"

@@ -238,8 +238,9 @@ pub fn tsne_study<B: AutodiffBackend>(
             panel("untrained", &embeddings[0], knn[0]),
             panel(
                 &format!(
-                    "after {} epochs (test accuracy {:.2} %)",
+                    "after {} epoch{} (test accuracy {:.2} %)",
                     training.epochs,
+                    if training.epochs == 1 { "" } else { "s" },
                     100.0 * test_accuracy
                 ),
                 &embeddings[1],
