@@ -193,11 +193,7 @@ pub fn run_sweep<B: AutodiffBackend>(
                     Outcome::Diverged { epoch }
                 }
                 RunStatus::Completed => Outcome::Completed {
-                    val_accuracy: outcome
-                        .history
-                        .last()
-                        .and_then(|e| e.val_accuracy.first().copied())
-                        .unwrap_or(f64::NAN),
+                    val_accuracy: tested_val_accuracy(&outcome, config.protocol),
                     test_accuracy: outcome
                         .test
                         .as_ref()
@@ -216,6 +212,25 @@ pub fn run_sweep<B: AutodiffBackend>(
         runs.push(SweepRun { config, outcome });
     }
     runs
+}
+
+/// The validation accuracy of the epoch that was tested, as `results.csv`
+/// records it: the best epoch by validation (the first of equals) in the
+/// course's protocol, the last epoch in seed 002's.
+fn tested_val_accuracy(outcome: &RunOutcome, protocol: Protocol) -> f64 {
+    let val = |e: &mnist_report::EpochMetrics| e.val_accuracy.first().copied();
+    let tested = match protocol {
+        Protocol::Course => outcome
+            .history
+            .iter()
+            .fold(None, |best, e| match (best, val(e)) {
+                (Some(b), Some(v)) if v > b => Some(v),
+                (None, v) => v,
+                (b, _) => b,
+            }),
+        Protocol::TestEachEpoch => outcome.history.last().and_then(val),
+    };
+    tested.unwrap_or(f64::NAN)
 }
 
 /// Runs one configuration, resuming its last checkpoint when there is one

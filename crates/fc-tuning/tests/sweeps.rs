@@ -157,6 +157,11 @@ fn the_results_table_reads_back() {
         assert_eq!(row.get("study"), Some(run.config.study));
         let recorded = row.get_f64("test_accuracy").unwrap();
         assert!((recorded - run.outcome.test_accuracy().unwrap()).abs() < 1e-12);
+        let Outcome::Completed { val_accuracy, .. } = run.outcome else {
+            unreachable!()
+        };
+        let recorded = row.get_f64("val_accuracy").unwrap();
+        assert!((recorded - val_accuracy).abs() < 1e-12, "{row:?}");
     }
     assert_eq!(rows[1].get("activation"), Some("leaky-relu"));
 
