@@ -47,8 +47,10 @@ impl Default for TsneOptions {
 }
 
 /// Embeds `n = features.len() / dim` points of `dim` features in 2-D.
-/// Deterministic for a seed: the initial embedding is drawn here from the
-/// curriculum's seeded generator (N(0, 10⁻⁴), as in the reference t-SNE).
+/// The initial embedding is drawn here from the curriculum's seeded
+/// generator (N(0, 10⁻⁴), as in the reference t-SNE); bhtsne's parallel sums
+/// may still make two runs differ in the last bits, which t-SNE's descent
+/// can grow into small visible differences.
 pub fn embed(features: &[f32], dim: usize, options: &TsneOptions) -> Vec<(f64, f64)> {
     let samples: Vec<&[f32]> = features.chunks_exact(dim).collect();
     let n = samples.len();
