@@ -200,3 +200,35 @@ fn the_results_table_reads_back() {
         assert!(len > 500, "{plot}: {len} bytes");
     }
 }
+
+#[test]
+fn a_run_interrupted_after_its_last_checkpoint_resumes_instead_of_training_again() {
+    let data = data(640, 100);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path(), Some(2));
+    let config = course("h10-baseline");
+    sweep(std::slice::from_ref(&config), &data, &opts);
+    let metrics = dir.path().join("h10-baseline").join("metrics.csv");
+    // Killed after the checkpoint, before the report: no row in results.csv.
+    std::fs::remove_file(dir.path().join("results.csv")).unwrap();
+    std::fs::remove_file(&metrics).unwrap();
+    // Mark the checkpointed history, to tell a resumed run from a new one.
+    let last = dir.path().join("h10-baseline/checkpoints/last.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&last).unwrap()).unwrap();
+    saved["state"]["history"][0]["seconds"] = serde_json::json!(1234.5);
+    std::fs::write(&last, saved.to_string()).unwrap();
+
+    let again = sweep(&[config], &data, &opts);
+    assert!(
+        matches!(again[0].outcome, Outcome::Completed { .. }),
+        "{again:?}"
+    );
+    // Resumed: the epochs (and their timings) come from the checkpoint.
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(text.contains("1234.500"), "{text}");
+    assert_eq!(
+        read_results(&dir.path().join("results.csv")).unwrap().len(),
+        1
+    );
+}
