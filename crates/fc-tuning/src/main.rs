@@ -163,16 +163,25 @@ fn select(configs: Vec<FcConfig>, only: &[String]) -> Vec<FcConfig> {
 }
 
 fn run_studies(args: RunArgs) -> Result<(), String> {
-    let known: Vec<String> = course_table()
-        .into_iter()
-        .chain(batch_size_study())
-        .chain([tsne_model()])
-        .map(|c| c.name)
-        .collect();
-    if let Some(unknown) = args.only.iter().find(|n| !known.contains(n)) {
-        return Err(format!(
-            "--only {unknown}: no such run (see `fc-tuning list`)"
-        ));
+    let studies = [
+        (Study::Course, course_table()),
+        (Study::BatchSizes, batch_size_study()),
+        (Study::Tsne, vec![tsne_model()]),
+    ];
+    for name in &args.only {
+        let Some((study, _)) = studies
+            .iter()
+            .find(|(_, configs)| configs.iter().any(|c| &c.name == name))
+        else {
+            return Err(format!("--only {name}: no such run (see `fc-tuning list`)"));
+        };
+        if args.study != *study && args.study != Study::All {
+            let wanted = study.to_possible_value().map(|v| v.get_name().to_string());
+            return Err(format!(
+                "--only {name}: that run is in --study {}, not the one chosen",
+                wanted.unwrap_or_default()
+            ));
+        }
     }
     let mnist = Mnist::load_default().map_err(|e| e.to_string())?;
     let (train, eval) = match (args.quick, args.limit) {

@@ -33,6 +33,7 @@ fn help_and_list() {
 fn errors_are_one_line_and_fail() {
     for args in [
         &["--only", "no-such-run"][..],
+        &["--only", "h64x64-batch-16"],
         &["--study", "nope"],
         &["--epochs", "0"],
     ] {
