@@ -1,5 +1,6 @@
 //! PNG plots drawn with plotters: training curves, confusion matrices, image
-//! galleries, and two general charts for sweeps (lines and heatmaps).
+//! galleries, and general charts for sweeps (lines, heatmaps, and scatter
+//! panels for embeddings).
 //!
 //! Plots are drawn into an in-memory RGB buffer, encoded with `png` and
 //! written atomically. Text uses the DejaVu Sans font embedded in this crate
@@ -223,6 +224,63 @@ pub fn line_chart(
         }
         if !series.is_empty() {
             draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        }
+        Ok(())
+    })
+}
+
+/// One panel of [`scatter_panels`]: its title and its points `(x, y, class)`.
+pub type ScatterPanel = (String, Vec<(f64, f64, u8)>);
+
+/// Size of one panel of [`scatter_panels`], in pixels.
+pub const SCATTER_PANEL_SIZE: (u32, u32) = (600, 600);
+
+/// Scatter plots side by side, one panel per `(title, points)`, e.g. a t-SNE
+/// embedding before and after training. Each point is `(x, y, class)` and
+/// takes its class's colour (classes 0–9, the palette of every plot); each
+/// panel has a legend of the classes. Non-finite points are left out; axes
+/// fit each panel's data.
+pub fn scatter_panels(path: &Path, title: &str, panels: &[ScatterPanel]) -> Result<()> {
+    let count = panels.len().max(1) as u32;
+    let size = (SCATTER_PANEL_SIZE.0 * count, SCATTER_PANEL_SIZE.1 + 40);
+    render(path, size, |root| {
+        let area = root.titled(title, (FONT, 22))?;
+        let parts = area.split_evenly((1, panels.len().max(1)));
+        for (part, (panel_title, points)) in parts.iter().zip(panels) {
+            let finite: Vec<(f64, f64, u8)> = points
+                .iter()
+                .copied()
+                .filter(|(x, y, _)| x.is_finite() && y.is_finite())
+                .collect();
+            let x_range = padded_range(finite.iter().map(|p| p.0), 0.03);
+            let y_range = padded_range(finite.iter().map(|p| p.1), 0.03);
+            let mut chart = ChartBuilder::on(part)
+                .caption(panel_title, (FONT, 17))
+                .margin(12)
+                .x_label_area_size(28)
+                .y_label_area_size(44)
+                .build_cartesian_2d(x_range, y_range)?;
+            style_mesh(&mut chart, "", "", &|v| format_tick(*v), &|v| {
+                format_tick(*v)
+            })?;
+            let classes = finite
+                .iter()
+                .map(|p| usize::from(p.2))
+                .max()
+                .map_or(0, |m| m + 1);
+            for class in 0..classes {
+                let colour = PALETTE[class % PALETTE.len()];
+                let mine = finite.iter().filter(|p| usize::from(p.2) == class);
+                chart
+                    .draw_series(
+                        mine.map(|p| Circle::new((p.0, p.1), 2, colour.mix(0.7).filled())),
+                    )?
+                    .label(class.to_string())
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
+            }
+            if classes > 0 {
+                draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            }
         }
         Ok(())
     })

@@ -225,7 +225,8 @@ fn print_test(test: &Evaluation) {
     println!();
 }
 
-fn confusion_matrices(set: &Dataset, test: &Evaluation) -> Vec<ConfusionMatrix> {
+/// The test set's confusion matrix, one per head.
+pub fn confusion_matrices(set: &Dataset, test: &Evaluation) -> Vec<ConfusionMatrix> {
     (0..set.labels.heads)
         .map(|head| {
             let truth = set.labels.head(head);
@@ -240,7 +241,8 @@ fn confusion_matrices(set: &Dataset, test: &Evaluation) -> Vec<ConfusionMatrix> 
         .collect()
 }
 
-fn misclassified<'a>(set: &'a Dataset, test: &Evaluation) -> Vec<GalleryItem<'a>> {
+/// The first misclassified test images, for the report's gallery.
+pub fn misclassified<'a>(set: &'a Dataset, test: &Evaluation) -> Vec<GalleryItem<'a>> {
     (0..set.len())
         .filter(|&i| test.predictions.labels.of(i) != set.labels.of(i))
         .take(GALLERY_SIZE)

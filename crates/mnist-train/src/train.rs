@@ -48,6 +48,9 @@ pub struct Trained<M> {
     /// The model of the epoch with the best validation accuracy (the last
     /// model if no epoch finished).
     pub best: M,
+    /// The model as training left it: after the last epoch (or where a
+    /// diverged run stopped), for studies that test the last model.
+    pub last: M,
     pub state: TrainState,
     pub status: RunStatus,
     /// Seconds spent in this process's training (not counting time before a
@@ -215,8 +218,10 @@ where
         }
     }
 
+    let last = model.valid();
     Ok(Trained {
-        best: best.unwrap_or_else(|| model.valid()),
+        best: best.unwrap_or_else(|| last.clone()),
+        last,
         state,
         status,
         wall_seconds: start.elapsed().as_secs_f64(),

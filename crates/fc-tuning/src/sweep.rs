@@ -1,0 +1,396 @@
+//! Sweeps that survive: each configuration is one run of the training core;
+//! a configuration already completed (same settings) in `results.csv` is
+//! skipped, a diverged one is recorded and the sweep goes on, an interrupted
+//! one resumes from its last checkpoint, and a failing one is reported at the
+//! end without stopping the others.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mnist_data::{Dataset, Mnist};
+use mnist_report::{PartReport, Provenance, ResultRow, RunStatus, RunSummary, TestMetrics};
+use mnist_train::BackendKind;
+use mnist_train::burn::tensor::backend::AutodiffBackend;
+use mnist_train::checkpoint::CheckpointError;
+use mnist_train::evaluate::evaluate;
+use mnist_train::model::MlpConfig;
+use mnist_train::run::{
+    RunError, RunOutcome, RunSpec, Splits, confusion_matrices, misclassified, run,
+};
+use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
+
+use crate::studies::{FcConfig, Protocol};
+
+/// The data every protocol needs.
+#[derive(Clone, Debug)]
+pub struct StudyData {
+    /// The course split (54,000 / 6,000) and the test set.
+    pub course: Splits,
+    /// All training images (seed 002 trains on all 60,000).
+    pub full_train: Dataset,
+}
+
+impl StudyData {
+    /// MNIST, split with `seed`; at most `train` training images and `eval`
+    /// validation and test images each.
+    pub fn new(mnist: &Mnist, seed: u64, train: usize, eval: usize) -> Self {
+        Self {
+            course: Splits::course(&mnist.train, mnist.test.clone(), seed).limit(train, eval),
+            full_train: mnist.train.take(train),
+        }
+    }
+
+    pub fn test(&self) -> &Dataset {
+        &self.course.test
+    }
+}
+
+/// How a sweep runs.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// `reports/fc-tuning` (or another folder).
+    pub part_dir: PathBuf,
+    pub seed: u64,
+    /// Overrides every configuration's epochs.
+    pub epochs: Option<usize>,
+    /// Run again even what `results.csv` records as completed.
+    pub rerun: bool,
+    /// Progress bars and the course's epoch lines.
+    pub verbose: bool,
+}
+
+/// What became of one configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Completed before with the same settings; not run again.
+    Skipped {
+        test_accuracy: Option<f64>,
+    },
+    Completed {
+        val_accuracy: f64,
+        test_accuracy: f64,
+        wall_seconds: f64,
+    },
+    Diverged {
+        epoch: usize,
+    },
+    /// An error (I/O, a bad setting); the sweep went on.
+    Failed(String),
+}
+
+impl Outcome {
+    /// The run's test accuracy (fraction), when it has one.
+    pub fn test_accuracy(&self) -> Option<f64> {
+        match self {
+            Self::Skipped { test_accuracy } => *test_accuracy,
+            Self::Completed { test_accuracy, .. } => Some(*test_accuracy),
+            _ => None,
+        }
+    }
+}
+
+/// One configuration and its outcome.
+#[derive(Clone, Debug)]
+pub struct SweepRun {
+    pub config: FcConfig,
+    pub outcome: Outcome,
+}
+
+/// The configuration as the sweep runs it (epochs overridden).
+pub fn effective(config: &FcConfig, options: &SweepOptions) -> FcConfig {
+    let mut config = config.clone();
+    if let Some(epochs) = options.epochs {
+        config.epochs = epochs;
+    }
+    config
+}
+
+/// The run's spec in the training core's terms.
+pub fn spec(config: &FcConfig, options: &SweepOptions, resume: bool) -> RunSpec {
+    RunSpec {
+        part_dir: options.part_dir.clone(),
+        run: config.name.clone(),
+        model: config.model(),
+        training: config.training(options.seed),
+        resume,
+        verbose: options.verbose,
+        extra: config.extra_columns(),
+    }
+}
+
+/// True when `row` records this configuration as completed with the same
+/// settings (model, seed, epochs, batch size, learning rate, momentum), so
+/// the sweep can skip it.
+pub fn is_done(row: &ResultRow, config: &FcConfig, seed: u64) -> bool {
+    let same = |column: &str, value: f64| {
+        row.get_f64(column)
+            .is_some_and(|v| (v - value).abs() <= 1e-12 * value.abs().max(1.0))
+    };
+    row.run == config.name
+        && row.is_completed()
+        && row.get("model") == Some(config.model().describe().as_str())
+        && same("seed", seed as f64)
+        && same("epochs", config.epochs as f64)
+        && same("batch_size", config.batch_size as f64)
+        && same("learning_rate", config.learning_rate)
+        && same("momentum", config.momentum)
+}
+
+/// Runs `configs` one after the other on backend `B`.
+pub fn run_sweep<B: AutodiffBackend>(
+    configs: &[FcConfig],
+    data: &StudyData,
+    options: &SweepOptions,
+    device: &B::Device,
+    backend: BackendKind,
+) -> Vec<SweepRun> {
+    let report = PartReport::new(&options.part_dir);
+    let mut runs = Vec::with_capacity(configs.len());
+    for (i, config) in configs.iter().enumerate() {
+        let config = effective(config, options);
+        if options.verbose {
+            println!(
+                "\n=== [{}/{}] {}: {} ===",
+                i + 1,
+                configs.len(),
+                config.name,
+                config.describe()
+            );
+        }
+        // Read before every run: another process may have finished it.
+        let done = match report.results() {
+            Ok(rows) => rows
+                .into_iter()
+                .find(|row| is_done(row, &config, options.seed)),
+            Err(e) => {
+                runs.push(SweepRun {
+                    config,
+                    outcome: Outcome::Failed(e.to_string()),
+                });
+                continue;
+            }
+        };
+        if let (Some(row), false) = (done, options.rerun) {
+            let test_accuracy = row.get_f64("test_accuracy");
+            if options.verbose {
+                println!(
+                    "already completed in results.csv (test accuracy {}): skipped",
+                    percent(test_accuracy)
+                );
+            }
+            runs.push(SweepRun {
+                config,
+                outcome: Outcome::Skipped { test_accuracy },
+            });
+            continue;
+        }
+        let outcome = match run_one::<B>(&config, data, options, device, backend) {
+            Ok(outcome) => match outcome.status {
+                RunStatus::Diverged { epoch } => {
+                    if options.verbose {
+                        println!("{}: diverged in epoch {epoch}; recorded", config.name);
+                    }
+                    Outcome::Diverged { epoch }
+                }
+                RunStatus::Completed => Outcome::Completed {
+                    val_accuracy: tested_val_accuracy(&outcome, config.protocol),
+                    test_accuracy: outcome
+                        .test
+                        .as_ref()
+                        .and_then(|t| t.accuracy.first().copied())
+                        .unwrap_or(f64::NAN),
+                    wall_seconds: outcome.wall_seconds,
+                },
+            },
+            Err(e) => {
+                if options.verbose {
+                    eprintln!("{}: failed: {e}; going on", config.name);
+                }
+                Outcome::Failed(e.to_string())
+            }
+        };
+        runs.push(SweepRun { config, outcome });
+    }
+    runs
+}
+
+/// The validation accuracy of the epoch that was tested, as `results.csv`
+/// records it: the best epoch by validation (the first of equals) in the
+/// course's protocol, the last epoch in seed 002's.
+fn tested_val_accuracy(outcome: &RunOutcome, protocol: Protocol) -> f64 {
+    let val = |e: &mnist_report::EpochMetrics| e.val_accuracy.first().copied();
+    let tested = match protocol {
+        Protocol::Course => outcome
+            .history
+            .iter()
+            .fold(None, |best, e| match (best, val(e)) {
+                (Some(b), Some(v)) if v > b => Some(v),
+                (None, v) => v,
+                (b, _) => b,
+            }),
+        Protocol::TestEachEpoch => outcome.history.last().and_then(val),
+    };
+    tested.unwrap_or(f64::NAN)
+}
+
+/// Runs one configuration, resuming its last checkpoint when there is one
+/// made with the same settings (and starting afresh when it was made with
+/// other settings).
+fn run_one<B: AutodiffBackend>(
+    config: &FcConfig,
+    data: &StudyData,
+    options: &SweepOptions,
+    device: &B::Device,
+    backend: BackendKind,
+) -> Result<RunOutcome, RunError> {
+    let attempt = |resume: bool| {
+        let spec = spec(config, options, resume);
+        match config.protocol {
+            Protocol::Course => run::<B>(&spec, &data.course, device, backend),
+            Protocol::TestEachEpoch => run_tested_each_epoch::<B>(
+                &spec,
+                &config.mlp(),
+                &data.full_train,
+                data.test(),
+                device,
+                backend,
+            ),
+        }
+    };
+    match attempt(true) {
+        Err(RunError::Train(TrainError::Checkpoint(
+            CheckpointError::OtherConfiguration { .. } | CheckpointError::Incompatible { .. },
+        ))) => {
+            if options.verbose {
+                println!(
+                    "{}: its checkpoint was made with other settings; starting afresh",
+                    config.name
+                );
+            }
+            attempt(false)
+        }
+        other => other,
+    }
+}
+
+/// Seed 002's protocol for one run: trains on `train`, tests on `test` after
+/// every epoch (the training core's validation step, given the test set),
+/// and reports the last epoch's model. `mlp` is `spec.model`'s network. Checkpoints and `--resume` work as in
+/// every run; nothing is selected on the test set.
+pub fn run_tested_each_epoch<B: AutodiffBackend>(
+    spec: &RunSpec,
+    mlp: &MlpConfig,
+    train_set: &Dataset,
+    test: &Dataset,
+    device: &B::Device,
+    backend: BackendKind,
+) -> Result<RunOutcome, RunError> {
+    let start = Instant::now();
+    B::seed(device, spec.training.seed);
+    let model = mlp.init::<B>(device);
+    let checkpoints = spec.checkpoints();
+    checkpoints.save_model_config(&spec.model)?;
+    let options = TrainOptions {
+        checkpoints: Some(&checkpoints),
+        resume: spec.resume,
+        run_config: spec.config_json(),
+        verbose: spec.verbose,
+    };
+    let data = TrainingData {
+        train: train_set,
+        validation: test,
+    };
+    let trained = train(model, data, &spec.training, &options, device)?;
+    let evaluation = match trained.status {
+        RunStatus::Completed => Some(evaluate(&trained.last, test, device)),
+        RunStatus::Diverged { .. } => None,
+    };
+    if let (Some(e), true) = (&evaluation, spec.verbose) {
+        println!(
+            "Loss on test set: {:.6} Accuracy on test set: {:.6} (last epoch)",
+            e.loss, e.accuracy[0]
+        );
+    }
+    let wall_seconds = start.elapsed().as_secs_f64();
+    let provenance = Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds);
+    let test_metrics = evaluation.as_ref().map(|t| TestMetrics {
+        loss: t.loss,
+        accuracy: t.accuracy.clone(),
+        accuracy_all_heads: t.accuracy_all_heads,
+    });
+    let summary = RunSummary {
+        run: spec.run.clone(),
+        model: spec.model.describe(),
+        status: trained.status,
+        seed: spec.training.seed,
+        epochs: spec.training.epochs,
+        batch_size: spec.training.batch_size,
+        learning_rate: spec.training.optimizer.learning_rate(),
+        momentum: spec.training.optimizer.momentum(),
+        tested_epoch: evaluation.as_ref().map(|_| trained.state.epochs_done),
+        config: spec.config_json(),
+        extra: spec.extra.clone(),
+    };
+    let (confusion, gallery) = match &evaluation {
+        Some(e) => (confusion_matrices(test, e), misclassified(test, e)),
+        None => (Vec::new(), Vec::new()),
+    };
+    let report_dir = mnist_report::PartReport::new(&spec.part_dir).write_run(
+        &summary,
+        &trained.state.history,
+        test_metrics.as_ref(),
+        &confusion,
+        &gallery,
+        &provenance,
+    )?;
+    Ok(RunOutcome {
+        status: trained.status,
+        history: trained.state.history,
+        test: test_metrics,
+        report_dir,
+        wall_seconds,
+    })
+}
+
+/// `97.64 %`, or `–`.
+pub fn percent(fraction: Option<f64>) -> String {
+    fraction
+        .filter(|f| f.is_finite())
+        .map_or("–".into(), |f| format!("{:.2} %", 100.0 * f))
+}
+
+/// The sweep's outcomes as a text table.
+pub fn summary_table(runs: &[SweepRun]) -> String {
+    let mut out = format!("{:<22} {:<34} {}\n", "run", "configuration", "outcome");
+    for r in runs {
+        let outcome = match &r.outcome {
+            Outcome::Skipped { test_accuracy } => {
+                format!("skipped (done: test {})", percent(*test_accuracy))
+            }
+            Outcome::Completed {
+                val_accuracy,
+                test_accuracy,
+                wall_seconds,
+            } => format!(
+                "val {}  test {}  ({wall_seconds:.0} s)",
+                percent(Some(*val_accuracy)),
+                percent(Some(*test_accuracy))
+            ),
+            Outcome::Diverged { epoch } => format!("diverged in epoch {epoch}"),
+            Outcome::Failed(message) => format!("FAILED: {message}"),
+        };
+        let settings = format!(
+            "{} {} b{} lr{} m{}",
+            r.config.layers(),
+            r.config.activation_name(),
+            r.config.batch_size,
+            r.config.learning_rate,
+            r.config.momentum
+        );
+        out.push_str(&format!(
+            "{:<22} {:<34} {outcome}\n",
+            r.config.name, settings
+        ));
+    }
+    out
+}
