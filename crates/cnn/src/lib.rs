@@ -15,7 +15,7 @@ use mnist_train::burn::tensor::backend::Backend;
 use mnist_train::checkpoint::CheckpointError;
 use mnist_train::inference::TrainedModel;
 use mnist_train::model::{CnnConfig, ModelConfig};
-use mnist_train::run::RunSpec;
+use mnist_train::run::{RunSpec, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
 /// The part's folder under `reports/`.
@@ -54,6 +54,7 @@ pub fn spec(part_dir: PathBuf, run: String, training: TrainingConfig, resume: bo
         resume,
         verbose: true,
         extra: Vec::new(),
+        tested: Tested::BestByValidation,
     }
 }
 

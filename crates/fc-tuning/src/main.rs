@@ -266,7 +266,7 @@ impl BackendTask for StudiesTask<'_> {
                 let all = batch_size_study();
                 let rows = report.results().map_err(|e| e.to_string())?;
                 let curves = BatchSizeCurves::read(&part_dir, &all).map_err(|e| e.to_string())?;
-                let images = (data.full_train.len(), data.test().len());
+                let images = (data.tested_each_epoch.train.len(), data.test().len());
                 curves
                     .write(&part_dir, &rows, &all, images)
                     .map_err(|e| e.to_string())?;

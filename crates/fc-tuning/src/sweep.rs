@@ -5,19 +5,14 @@
 //! end without stopping the others.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use mnist_data::{Dataset, Mnist};
-use mnist_report::{PartReport, Provenance, ResultRow, RunStatus, RunSummary, TestMetrics};
+use mnist_report::{PartReport, ResultRow, RunStatus};
 use mnist_train::BackendKind;
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::checkpoint::CheckpointError;
-use mnist_train::evaluate::evaluate;
-use mnist_train::model::MlpConfig;
-use mnist_train::run::{
-    RunError, RunOutcome, RunSpec, Splits, confusion_matrices, misclassified, run,
-};
-use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
+use mnist_train::run::{RunError, RunOutcome, RunSpec, Splits, Tested, run};
+use mnist_train::train::TrainError;
 
 use crate::studies::{FcConfig, Protocol};
 
@@ -26,17 +21,24 @@ use crate::studies::{FcConfig, Protocol};
 pub struct StudyData {
     /// The course split (54,000 / 6,000) and the test set.
     pub course: Splits,
-    /// All training images (seed 002 trains on all 60,000).
-    pub full_train: Dataset,
+    /// Seed 002's protocol: all training images (60,000) train, and the
+    /// test set is both the per-epoch check and the test.
+    pub tested_each_epoch: Splits,
 }
 
 impl StudyData {
     /// MNIST, split with `seed`; at most `train` training images and `eval`
     /// validation and test images each.
     pub fn new(mnist: &Mnist, seed: u64, train: usize, eval: usize) -> Self {
+        let course = Splits::course(&mnist.train, mnist.test.clone(), seed).limit(train, eval);
+        let tested_each_epoch = Splits {
+            train: mnist.train.take(train),
+            validation: course.test.clone(),
+            test: course.test.clone(),
+        };
         Self {
-            course: Splits::course(&mnist.train, mnist.test.clone(), seed).limit(train, eval),
-            full_train: mnist.train.take(train),
+            course,
+            tested_each_epoch,
         }
     }
 
@@ -115,6 +117,10 @@ pub fn spec(config: &FcConfig, options: &SweepOptions, resume: bool) -> RunSpec 
         resume,
         verbose: options.verbose,
         extra: config.extra_columns(),
+        tested: match config.protocol {
+            Protocol::Course => Tested::BestByValidation,
+            Protocol::TestEachEpoch => Tested::Last,
+        },
     }
 }
 
@@ -247,14 +253,7 @@ fn run_one<B: AutodiffBackend>(
         let spec = spec(config, options, resume);
         match config.protocol {
             Protocol::Course => run::<B>(&spec, &data.course, device, backend),
-            Protocol::TestEachEpoch => run_tested_each_epoch::<B>(
-                &spec,
-                &config.mlp(),
-                &data.full_train,
-                data.test(),
-                device,
-                backend,
-            ),
+            Protocol::TestEachEpoch => run::<B>(&spec, &data.tested_each_epoch, device, backend),
         }
     };
     match attempt(true) {
@@ -271,85 +270,6 @@ fn run_one<B: AutodiffBackend>(
         }
         other => other,
     }
-}
-
-/// Seed 002's protocol for one run: trains on `train`, tests on `test` after
-/// every epoch (the training core's validation step, given the test set),
-/// and reports the last epoch's model. `mlp` is `spec.model`'s network. Checkpoints and `--resume` work as in
-/// every run; nothing is selected on the test set.
-pub fn run_tested_each_epoch<B: AutodiffBackend>(
-    spec: &RunSpec,
-    mlp: &MlpConfig,
-    train_set: &Dataset,
-    test: &Dataset,
-    device: &B::Device,
-    backend: BackendKind,
-) -> Result<RunOutcome, RunError> {
-    let start = Instant::now();
-    B::seed(device, spec.training.seed);
-    let model = mlp.init::<B>(device);
-    let checkpoints = spec.checkpoints();
-    checkpoints.save_model_config(&spec.model)?;
-    let options = TrainOptions {
-        checkpoints: Some(&checkpoints),
-        resume: spec.resume,
-        run_config: spec.config_json(),
-        verbose: spec.verbose,
-    };
-    let data = TrainingData {
-        train: train_set,
-        validation: test,
-    };
-    let trained = train(model, data, &spec.training, &options, device)?;
-    let evaluation = match trained.status {
-        RunStatus::Completed => Some(evaluate(&trained.last, test, device)),
-        RunStatus::Diverged { .. } => None,
-    };
-    if let (Some(e), true) = (&evaluation, spec.verbose) {
-        println!(
-            "Loss on test set: {:.6} Accuracy on test set: {:.6} (last epoch)",
-            e.loss, e.accuracy[0]
-        );
-    }
-    let wall_seconds = start.elapsed().as_secs_f64();
-    let provenance = Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds);
-    let test_metrics = evaluation.as_ref().map(|t| TestMetrics {
-        loss: t.loss,
-        accuracy: t.accuracy.clone(),
-        accuracy_all_heads: t.accuracy_all_heads,
-    });
-    let summary = RunSummary {
-        run: spec.run.clone(),
-        model: spec.model.describe(),
-        status: trained.status,
-        seed: spec.training.seed,
-        epochs: spec.training.epochs,
-        batch_size: spec.training.batch_size,
-        learning_rate: spec.training.optimizer.learning_rate(),
-        momentum: spec.training.optimizer.momentum(),
-        tested_epoch: evaluation.as_ref().map(|_| trained.state.epochs_done),
-        config: spec.config_json(),
-        extra: spec.extra.clone(),
-    };
-    let (confusion, gallery) = match &evaluation {
-        Some(e) => (confusion_matrices(test, e), misclassified(test, e)),
-        None => (Vec::new(), Vec::new()),
-    };
-    let report_dir = mnist_report::PartReport::new(&spec.part_dir).write_run(
-        &summary,
-        &trained.state.history,
-        test_metrics.as_ref(),
-        &confusion,
-        &gallery,
-        &provenance,
-    )?;
-    Ok(RunOutcome {
-        status: trained.status,
-        history: trained.state.history,
-        test: test_metrics,
-        report_dir,
-        wall_seconds,
-    })
 }
 
 /// `97.64 %`, or `–`.

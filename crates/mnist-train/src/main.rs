@@ -13,7 +13,7 @@ use mnist_train::bench::time_steps;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
 use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, run};
+use mnist_train::run::{RunSpec, Splits, Tested, run};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
 #[derive(Parser)]
@@ -124,6 +124,7 @@ fn run_cli(cli: Cli) -> Result<(), String> {
                 resume: args.resume,
                 verbose: true,
                 extra: Vec::new(),
+                tested: Tested::BestByValidation,
             };
             run_on(
                 args.backend,

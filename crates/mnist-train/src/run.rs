@@ -68,6 +68,19 @@ pub struct RunSpec {
     pub verbose: bool,
     /// Extra columns for the part's `results.csv`.
     pub extra: Vec<(String, String)>,
+    /// Which epoch's model the test set measures.
+    pub tested: Tested,
+}
+
+/// Which epoch's model a run tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tested {
+    /// The epoch with the best validation accuracy (the course's choice).
+    #[default]
+    BestByValidation,
+    /// The last epoch: for protocols that validate on the test set, so that
+    /// nothing is chosen on it.
+    Last,
 }
 
 impl RunSpec {
@@ -159,8 +172,12 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
         checkpoints.save_model_config(&spec.model)?;
         let trained = train(model, training_data, &spec.training, &options, device)?;
 
+        let (tested_model, tested_epoch) = match spec.tested {
+            Tested::BestByValidation => (&trained.best, trained.state.best_epoch),
+            Tested::Last => (&trained.last, Some(trained.state.epochs_done)),
+        };
         let test = match trained.status {
-            RunStatus::Completed => Some(evaluate(&trained.best, &data.test, device)),
+            RunStatus::Completed => Some(evaluate(tested_model, &data.test, device)),
             RunStatus::Diverged { .. } => None,
         };
         if let (Some(test), true) = (&test, spec.verbose) {
@@ -182,7 +199,7 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             batch_size: spec.training.batch_size,
             learning_rate: spec.training.optimizer.learning_rate(),
             momentum: spec.training.optimizer.momentum(),
-            tested_epoch: test.as_ref().and(trained.state.best_epoch),
+            tested_epoch: test.as_ref().and(tested_epoch),
             config: spec.config_json(),
             extra: spec.extra.clone(),
         };

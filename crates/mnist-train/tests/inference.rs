@@ -8,7 +8,7 @@ use common::Flex;
 use image::GrayImage;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
 use mnist_train::model::{MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, run};
+use mnist_train::run::{RunSpec, Splits, Tested, run};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 type Inner = burn::backend::Flex;
@@ -25,6 +25,7 @@ fn trained_mlp(dir: &Path) -> TrainedModel<Inner> {
         resume: false,
         verbose: false,
         extra: vec![("note".into(), "test".into())],
+        tested: Tested::BestByValidation,
     };
     let outcome =
         run::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).expect("the run");

@@ -5,7 +5,7 @@ mod common;
 use common::{Flex, NdArray, learn_separable, no_checkpoints};
 use mnist_report::RunStatus;
 use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, run};
+use mnist_train::run::{RunSpec, Splits, Tested, run};
 use mnist_train::train::{TrainingData, train};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
@@ -86,6 +86,7 @@ fn a_diverging_run_is_recorded_as_diverged() {
         resume: false,
         verbose: false,
         extra: Vec::new(),
+        tested: Tested::BestByValidation,
     };
     let outcome = run::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).unwrap();
     assert!(
