@@ -16,7 +16,7 @@ use crate::batch::batch;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::loss::cross_entropy;
 use crate::model::{Classifier, Cnn, CnnConfig, ConvMethod, ModelConfig, ModelTask};
-use crate::models::cnn::{conv_matmul, valid_width};
+use crate::models::cnn::{channels_first, conv_matmul, flatten_valid};
 use crate::train::{TrainOptions, TrainingData, train};
 
 /// Milliseconds per step.
@@ -151,7 +151,7 @@ pub fn cnn_layer_times<B: AutodiffBackend>(
         times: &mut times,
     };
     let images = prepared.images;
-    let [batch, _, height, width] = images.dims();
+    let width = images.dims()[3];
     let features = match model.conv {
         ConvMethod::Burn => {
             let x = timer.layer("conv1", images, false, |x| model.conv1.forward(x));
@@ -164,20 +164,14 @@ pub fn cnn_layer_times<B: AutodiffBackend>(
         }
         ConvMethod::Matmul => {
             let x = timer.layer("conv1", images, false, |x| {
-                conv_matmul(&model.conv1, x.reshape([1, batch, height, width]))
+                conv_matmul(&model.conv1, channels_first(x))
             });
             let x = timer.layer("relu1", x, true, relu);
             let x = timer.layer("pool1", x, true, |x| model.pool.forward(x));
             let x = timer.layer("conv2", x, true, |x| conv_matmul(&model.conv2, x));
             let x = timer.layer("relu2", x, true, relu);
             let x = timer.layer("pool2", x, true, |x| model.pool.forward(x));
-            timer.layer("flatten", x, true, |x| {
-                let [channels, _, rows, _] = x.dims();
-                let columns = valid_width(width);
-                x.slice([0..channels, 0..batch, 0..rows, 0..columns])
-                    .swap_dims(0, 1)
-                    .reshape([batch, channels * rows * columns])
-            })
+            timer.layer("flatten", x, true, |x| flatten_valid(x, width))
         }
     };
     let x = timer.layer("linear 128", features, true, |x| model.hidden.forward(x));

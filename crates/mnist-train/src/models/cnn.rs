@@ -96,17 +96,11 @@ impl<B: Backend> Cnn<B> {
                 // convolution is a single matrix product (no transposes
                 // between layers). Pooling treats the two leading
                 // dimensions alike, so it needs no change.
-                let [batch, _, height, width] = images.dims();
-                let x = images.reshape([1, batch, height, width]);
+                let width = images.dims()[3];
+                let x = channels_first(images);
                 let x = self.pool.forward(relu(conv_matmul(&self.conv1, x)));
                 let x = self.pool.forward(relu(conv_matmul(&self.conv2, x)));
-                // Each row carries columns past the valid ones (see
-                // `conv3x3_as_matmul`); keep the valid ones.
-                let [channels, _, rows, _] = x.dims();
-                let columns = valid_width(width);
-                x.slice([0..channels, 0..batch, 0..rows, 0..columns])
-                    .swap_dims(0, 1)
-                    .reshape([batch, channels * rows * columns])
+                flatten_valid(x, width)
             }
         }
     }
@@ -118,8 +112,27 @@ impl<B: Backend> Cnn<B> {
 }
 
 /// Valid columns after conv → pool → conv → pool on images `width` wide.
-pub(crate) fn valid_width(width: usize) -> usize {
+fn valid_width(width: usize) -> usize {
     (width.saturating_sub(2) / 2).saturating_sub(2) / 2
+}
+
+/// Images `[batch, 1, height, width]` as `[1, batch, height, width]`: the
+/// matmul convolutions' layout (a reshape, no copy).
+pub(crate) fn channels_first<B: Backend>(images: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, _, height, width] = images.dims();
+    images.reshape([1, batch, height, width])
+}
+
+/// The second pooling's output `[channels, batch, rows, columns]` as
+/// `[batch, features]` in PyTorch's order, keeping only the valid columns
+/// (each row carries columns past them, see [`conv3x3_as_matmul`]) of
+/// images `image_width` wide.
+pub(crate) fn flatten_valid<B: Backend>(x: Tensor<B, 4>, image_width: usize) -> Tensor<B, 2> {
+    let [channels, batch, rows, _] = x.dims();
+    let columns = valid_width(image_width);
+    x.slice([0..channels, 0..batch, 0..rows, 0..columns])
+        .swap_dims(0, 1)
+        .reshape([batch, channels * rows * columns])
 }
 
 pub(crate) fn conv_matmul<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
