@@ -73,7 +73,8 @@ pub struct GalleryItem<'a> {
     pub width: usize,
     /// True label(s), one per head; `None` when unknown (e.g. Kaggle test set).
     pub truth: Option<Vec<u8>>,
-    /// Predicted label(s), one per head.
+    /// Predicted label(s), one per head; empty for a gallery of labelled
+    /// images with no model (the caption is then the label).
     pub predicted: Vec<u8>,
 }
 
@@ -85,7 +86,7 @@ impl GalleryItem<'_> {
 
     /// True when the truth is known and some head is wrong.
     fn is_wrong(&self) -> bool {
-        self.truth.is_some() && !self.is_correct()
+        self.truth.is_some() && !self.predicted.is_empty() && !self.is_correct()
     }
 }
 
@@ -383,11 +384,14 @@ fn draw_gallery_item(
         ))?;
     }
     let colour: RGBColor = if wrong { WRONG } else { RGBColor(30, 30, 30) };
-    let mut captions = Vec::new();
-    if let Some(truth) = &item.truth {
-        captions.push(format!("true {}", label_text(truth)));
-    }
-    captions.push(format!("pred {}", label_text(&item.predicted)));
+    let captions = match (&item.truth, item.predicted.is_empty()) {
+        (Some(truth), true) => vec![format!("label {}", label_text(truth))],
+        (Some(truth), false) => vec![
+            format!("true {}", label_text(truth)),
+            format!("pred {}", label_text(&item.predicted)),
+        ],
+        (None, _) => vec![format!("pred {}", label_text(&item.predicted))],
+    };
     for (line, caption) in captions.into_iter().enumerate() {
         root.draw(&Text::new(
             caption,

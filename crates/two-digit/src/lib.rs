@@ -1,0 +1,210 @@
+//! Part 4 of the course: two digits in one 42×28 image, read by networks
+//! with two heads, one per digit.
+//!
+//! The training core (`mnist-train`) trains, tests and reports any number of
+//! heads; the data layer (`mnist_data::two_digit`) composes the images. This
+//! part is the course's configuration ([`Model`], [`training`], [`splits`]),
+//! evaluation of external two-digit sets ([`evaluate_set`]) and its command
+//! line (`src/main.rs`: train, eval, bench).
+
+use std::path::{Path, PathBuf};
+
+use mnist_data::two_digit as composer;
+use mnist_data::{Dataset, Mnist};
+use mnist_report::plot::{GalleryItem, gallery};
+use mnist_train::burn::tensor::backend::Backend;
+use mnist_train::checkpoint::CheckpointError;
+use mnist_train::evaluate::evaluate;
+use mnist_train::inference::TrainedModel;
+use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_train::run::{RunSpec, Splits, Tested};
+use mnist_train::{OptimizerConfig, TrainingConfig};
+
+/// The part's folder under `reports/`.
+pub const PART: &str = "two-digit";
+
+/// Seed of the composed images: every run trains and tests on the same
+/// 40,000 + 4,000 images, whatever its own seed. `cargo run -p mnist-data --
+/// compose --seed 1` writes the same test set.
+pub const DATA_SEED: u64 = 1;
+
+/// The part's two models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    /// The two-headed CNN: conv 32@3×3 → ReLU → max-pool 2 → conv 64@3×3 →
+    /// ReLU → max-pool 2 → flatten (2,880) → linear 128 → dropout 0.5 → two
+    /// linear heads of 10.
+    Cnn,
+    /// The two-headed MLP: flatten (1,176) → linear 64 → ReLU → linear 64 →
+    /// ReLU → two linear heads of 10.
+    Mlp,
+}
+
+impl Model {
+    /// The run's name: its folder under `reports/two-digit/` and its row in
+    /// `results.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cnn => "cnn",
+            Self::Mlp => "mlp",
+        }
+    }
+
+    pub fn config(self) -> ModelConfig {
+        let (height, width) = (composer::HEIGHT, composer::WIDTH);
+        match self {
+            Self::Cnn => ModelConfig::Cnn(
+                CnnConfig::new()
+                    .with_height(height)
+                    .with_width(width)
+                    .with_heads(2)
+                    .with_dropout(0.5),
+            ),
+            Self::Mlp => ModelConfig::Mlp(
+                MlpConfig::new(vec![64, 64])
+                    .with_height(height)
+                    .with_width(width)
+                    .with_heads(2),
+            ),
+        }
+    }
+
+    /// PyTorch's seconds per training epoch on this 2-core machine, for the
+    /// same network and data (36,000 images, batch 64).
+    pub fn pytorch_epoch_seconds(self) -> f64 {
+        match self {
+            Self::Cnn => 12.8,
+            Self::Mlp => 0.78,
+        }
+    }
+}
+
+/// The course's training for both models: SGD, learning rate 0.01, momentum
+/// 0.9 (not Nesterov), batches of 64, 30 epochs, seed 1. The loss is the
+/// mean of the two heads' cross-entropies (the core's loss for two heads).
+pub fn training() -> TrainingConfig {
+    TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, false))
+        .with_epochs(30)
+        .with_batch_size(64)
+        .with_seed(1)
+}
+
+/// The course's sets: 40,000 images composed from MNIST's training split,
+/// split 36,000 / 4,000 (the last 10 % validates; the rest is shuffled with
+/// `seed`), and 4,000 test images composed from MNIST's test split.
+pub fn splits(mnist: &Mnist, seed: u64) -> Splits {
+    let (train, test) = composer::course_sets(mnist, DATA_SEED);
+    Splits::course(&train, test, seed)
+}
+
+/// A run of `model` with `training`, reported in `part_dir/run`.
+pub fn spec(
+    part_dir: PathBuf,
+    model: Model,
+    run: String,
+    training: TrainingConfig,
+    resume: bool,
+) -> RunSpec {
+    RunSpec {
+        part_dir,
+        run,
+        model: model.config(),
+        training,
+        resume,
+        verbose: true,
+        extra: Vec::new(),
+        tested: Tested::BestByValidation,
+    }
+}
+
+/// `reports/two-digit` in this workspace.
+pub fn reports_dir() -> PathBuf {
+    mnist_data::mnist::workspace_root()
+        .join("reports")
+        .join(PART)
+}
+
+/// Where `eval` finds the model unless told: the course CNN's checkpoints,
+/// `reports/two-digit/cnn/checkpoints` (committed).
+pub fn committed_model_dir() -> PathBuf {
+    reports_dir().join(Model::Cnn.name()).join("checkpoints")
+}
+
+/// Whether `dir` holds a trained model (`model.json` and `best.mpk`).
+pub fn has_model(dir: &Path) -> bool {
+    dir.join("model.json").is_file() && dir.join("best.mpk").is_file()
+}
+
+/// A model's accuracy on a two-digit set. The field names are the results
+/// table's columns, so `eval --json` and `results.csv` read alike.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SetAccuracy {
+    pub images: usize,
+    /// Mean cross-entropy of the two heads.
+    pub loss: f64,
+    /// First (upper) digit right.
+    pub test_accuracy: f64,
+    /// Second (lower) digit right.
+    pub test_accuracy_second: f64,
+    /// Both digits right.
+    pub test_accuracy_both: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(
+        "{}: the model is a {model}; two-digit sets need a two-headed model reading 42x28 images",
+        dir.display()
+    )]
+    NotTwoDigit { dir: PathBuf, model: String },
+}
+
+/// Evaluates the trained model in `model_dir` (`model.json` + `best.mpk`)
+/// on a two-digit `set`.
+pub fn evaluate_set<B: Backend>(
+    model_dir: &Path,
+    set: &Dataset,
+    device: &B::Device,
+) -> Result<SetAccuracy, EvalError> {
+    let model = TrainedModel::<B>::load(model_dir, device)?;
+    let heads = match &model.config {
+        ModelConfig::Cnn(c) => c.heads,
+        ModelConfig::Mlp(c) => c.heads,
+    };
+    if heads != 2 || model.config.image_size() != (composer::HEIGHT, composer::WIDTH) {
+        return Err(EvalError::NotTwoDigit {
+            dir: model_dir.to_path_buf(),
+            model: model.config.describe(),
+        });
+    }
+    let result = evaluate(&model, set, device);
+    Ok(SetAccuracy {
+        images: set.len(),
+        loss: result.loss,
+        test_accuracy: result.accuracy[0],
+        test_accuracy_second: result.accuracy[1],
+        test_accuracy_both: result.accuracy_all_heads,
+    })
+}
+
+/// A picture of the first `count` images of `set` with their labels
+/// (first, second): what the networks are asked to read.
+pub fn samples_png(path: &Path, set: &Dataset, count: usize) -> mnist_report::Result<()> {
+    let items: Vec<GalleryItem> = (0..count.min(set.len()))
+        .map(|i| GalleryItem {
+            pixels: set.images.image(i),
+            height: set.images.height,
+            width: set.images.width,
+            truth: Some(set.labels.of(i).to_vec()),
+            predicted: Vec::new(),
+        })
+        .collect();
+    gallery(
+        path,
+        &items,
+        12,
+        "Two-digit training images and their labels (first, second)",
+    )
+}
