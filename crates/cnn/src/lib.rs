@@ -9,11 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mnist_data::Dataset;
 use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
-use mnist_train::burn::tensor::backend::Backend;
-use mnist_train::checkpoint::CheckpointError;
-use mnist_train::inference::TrainedModel;
 use mnist_train::model::{CnnConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
@@ -79,32 +75,23 @@ pub fn has_model(dir: &Path) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum PartError {
     #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    #[error(transparent)]
     Report(#[from] ReportError),
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
 }
 
-/// Per-class accuracy of the best model in `checkpoints` on `test`: writes
-/// `per-class.md` (a table) and `per-class.png` (the accuracies as one row of
-/// cells) into `run_dir` and returns the confusion matrix.
-pub fn per_class_report<B: Backend>(
-    checkpoints: &Path,
-    test: &Dataset,
+/// Per-class accuracy of the tested model, from its test-set confusion
+/// `matrix` (the core's run computes it): writes `per-class.md` (a table)
+/// and `per-class.png` (the accuracies as one row of cells) into `run_dir`.
+pub fn per_class_report(
+    matrix: &ConfusionMatrix,
     run_dir: &Path,
     run: &str,
-    device: &B::Device,
-) -> Result<ConfusionMatrix, PartError> {
-    let model = TrainedModel::<B>::load(checkpoints, device)?;
-    let predictions = model.predict(&test.images, device);
-    let matrix =
-        ConfusionMatrix::from_predictions(&test.labels.head(0), &predictions.labels.head(0))?;
-
+) -> Result<(), PartError> {
     let markdown = run_dir.join("per-class.md");
     mnist_data::files::write_bytes_atomically(
         &markdown,
-        per_class_markdown(run, &matrix).as_bytes(),
+        per_class_markdown(run, matrix).as_bytes(),
     )
     .map_err(|e| PartError::Write {
         path: markdown,
@@ -125,7 +112,7 @@ pub fn per_class_report<B: Backend>(
         &["accuracy %".to_string()],
         &[percent],
     )?;
-    Ok(matrix)
+    Ok(())
 }
 
 /// The per-class table: digit, test accuracy, images, mistakes, and the

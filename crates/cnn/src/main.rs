@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mnist_data::{Images, Mnist};
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, time_steps};
+use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
@@ -223,15 +223,9 @@ impl BackendTask for TrainTask<'_> {
         if outcome.test.is_none() {
             println!("The run diverged: no test evaluation (try a lower --learning-rate).");
         } else {
-            let matrix = cnn::per_class_report::<B::InnerBackend>(
-                &self.spec.checkpoints().dir,
-                &self.data.test,
-                &outcome.report_dir,
-                &self.spec.run,
-                &device,
-            )
-            .map_err(text)?;
-            if let Some((digit, accuracy)) = cnn::weakest_digit(&matrix) {
+            let matrix = &outcome.confusion[0];
+            cnn::per_class_report(matrix, &outcome.report_dir, &self.spec.run).map_err(text)?;
+            if let Some((digit, accuracy)) = cnn::weakest_digit(matrix) {
                 println!(
                     "Per-digit test accuracy in per-class.md; the weakest digit is {digit} ({:.2} %)",
                     100.0 * accuracy
@@ -375,33 +369,12 @@ fn bench(args: Bench) -> Result<(), String> {
             backend.name(),
             LAYER_REPEATS
         );
-        let mut header = format!("{:<11}", "layer");
-        for (conv, _) in &result.layers {
-            header.push_str(&format!(
-                " {:>14} {:>14}",
-                format!("{} fwd", conv_name(*conv)),
-                format!("{} bwd", conv_name(*conv))
-            ));
-        }
-        println!("{header}");
-        let rows = result.layers.first().map_or(0, |(_, l)| l.len());
-        for i in 0..rows {
-            let mut line = format!("{:<11}", result.layers[0].1[i].layer);
-            for (_, layers) in &result.layers {
-                line.push_str(&format!(
-                    " {:>14.2} {:>14.2}",
-                    layers[i].forward_ms, layers[i].backward_ms
-                ));
-            }
-            println!("{line}");
-        }
-        let mut total = format!("{:<11}", "total");
-        for (_, layers) in &result.layers {
-            let forward: f64 = layers.iter().map(|l| l.forward_ms).sum();
-            let backward: f64 = layers.iter().map(|l| l.backward_ms).sum();
-            total.push_str(&format!(" {forward:>14.2} {backward:>14.2}"));
-        }
-        println!("{total}");
+        let columns: Vec<(&str, Vec<LayerTime>)> = result
+            .layers
+            .into_iter()
+            .map(|(conv, layers)| (conv_name(conv), layers))
+            .collect();
+        print!("{}", layer_table(&columns));
     }
     Ok(())
 }

@@ -233,3 +233,36 @@ fn median_ms<B: AutodiffBackend>(repeats: usize, device: &B::Device, mut f: impl
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
+
+/// The per-layer table: a row per layer, a forward and a backward column per
+/// measured variant (`(name, times)`), then the totals.
+pub fn layer_table(columns: &[(&str, Vec<LayerTime>)]) -> String {
+    let mut table = format!("{:<11}", "layer");
+    for (name, _) in columns {
+        table.push_str(&format!(
+            " {:>14} {:>14}",
+            format!("{name} fwd"),
+            format!("{name} bwd")
+        ));
+    }
+    table.push('\n');
+    let rows = columns.first().map_or(0, |(_, l)| l.len());
+    for i in 0..rows {
+        table.push_str(&format!("{:<11}", columns[0].1[i].layer));
+        for (_, layers) in columns {
+            table.push_str(&format!(
+                " {:>14.2} {:>14.2}",
+                layers[i].forward_ms, layers[i].backward_ms
+            ));
+        }
+        table.push('\n');
+    }
+    table.push_str(&format!("{:<11}", "total"));
+    for (_, layers) in columns {
+        let forward: f64 = layers.iter().map(|l| l.forward_ms).sum();
+        let backward: f64 = layers.iter().map(|l| l.backward_ms).sum();
+        table.push_str(&format!(" {forward:>14.2} {backward:>14.2}"));
+    }
+    table.push('\n');
+    table
+}

@@ -105,6 +105,9 @@ pub struct RunOutcome {
     pub history: Vec<EpochMetrics>,
     /// `None` when the run diverged.
     pub test: Option<TestMetrics>,
+    /// The tested model's confusion matrix on the test set, one per head
+    /// (empty when the run diverged).
+    pub confusion: Vec<ConfusionMatrix>,
     pub report_dir: PathBuf,
     pub wall_seconds: f64,
 }
@@ -222,6 +225,7 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             status: trained.status,
             history: trained.state.history,
             test: test_metrics,
+            confusion,
             report_dir,
             wall_seconds,
         })

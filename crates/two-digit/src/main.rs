@@ -9,9 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use mnist_data::Mnist;
 use mnist_report::metrics::median;
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::bench::{StepTimes, time_steps};
+use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
+use mnist_train::model::ModelConfig;
 use mnist_train::run::{RunSpec, Splits, run};
 use two_digit::{Model, SetAccuracy};
 
@@ -228,6 +229,9 @@ fn eval(mut args: Eval) -> Result<(), String> {
         ));
     }
     let set = mnist_data::two_digit::load(&args.data).map_err(text)?;
+    if set.is_empty() {
+        return Err(format!("{}: the set has no images", args.data.display()));
+    }
     let accuracy = run_on(args.backend, EvalTask { args: &args, set })
         .map_err(text)?
         .map_err(text)?;
@@ -301,7 +305,8 @@ fn bench(args: Bench) -> Result<(), String> {
             data: &data.train,
             batch_size,
         };
-        for (model, times) in run_on(backend, task).map_err(text)? {
+        let result = run_on(backend, task).map_err(text)?;
+        for (model, times) in result.steps {
             let epoch = times.loop_ms * epoch_steps as f64 / 1e3;
             let torch = model.pytorch_epoch_seconds();
             println!(
@@ -316,9 +321,23 @@ fn bench(args: Bench) -> Result<(), String> {
                 epoch / torch
             );
         }
+        if let Some(layers) = result.cnn_layers {
+            println!(
+                "\nThe CNN per layer on {} (ms; medians of {LAYER_REPEATS} runs; one head):",
+                backend.name()
+            );
+            print!("{}", layer_table(&[("cnn", layers)]));
+        }
     }
     println!("\n(vs torch: our epoch / PyTorch's on this machine; below 1 is faster.)");
     Ok(())
+}
+
+const LAYER_REPEATS: usize = 20;
+
+struct BenchResult {
+    steps: Vec<(Model, StepTimes)>,
+    cnn_layers: Option<Vec<LayerTime>>,
 }
 
 struct BenchTask<'a> {
@@ -328,7 +347,7 @@ struct BenchTask<'a> {
 }
 
 impl BackendTask for BenchTask<'_> {
-    type Output = Vec<(Model, StepTimes)>;
+    type Output = BenchResult;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let models = &self.args.models;
@@ -345,7 +364,7 @@ impl BackendTask for BenchTask<'_> {
                 ));
             }
         }
-        models
+        let steps = models
             .iter()
             .zip(samples)
             .map(|(&model, s)| {
@@ -353,6 +372,17 @@ impl BackendTask for BenchTask<'_> {
                 let loop_ms = median(s.iter().map(|t| t.loop_ms)).unwrap_or(f64::NAN);
                 (model, StepTimes { raw_ms, loop_ms })
             })
-            .collect()
+            .collect();
+        let cnn_layers = match Model::Cnn.config() {
+            ModelConfig::Cnn(config) if models.contains(&Model::Cnn) => Some(cnn_layer_times::<B>(
+                &config,
+                self.data,
+                self.batch_size,
+                LAYER_REPEATS,
+                &device,
+            )),
+            _ => None,
+        };
+        BenchResult { steps, cnn_layers }
     }
 }
