@@ -161,6 +161,9 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             backend,
         } = self;
         let start = Instant::now();
+        // The commit the run starts from: code committed while it trains
+        // is not the code that trained.
+        let commit = mnist_report::provenance::git_commit();
         let checkpoints = spec.checkpoints();
         let options = TrainOptions {
             checkpoints: Some(&checkpoints),
@@ -187,7 +190,10 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             print_test(test);
         }
         let wall_seconds = start.elapsed().as_secs_f64();
-        let provenance = Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds);
+        let provenance = Provenance {
+            commit,
+            ..Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds)
+        };
         let test_metrics = test.as_ref().map(|t| TestMetrics {
             loss: t.loss,
             accuracy: t.accuracy.clone(),
