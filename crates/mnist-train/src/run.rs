@@ -75,7 +75,9 @@ pub struct RunSpec {
 /// Which epoch's model a run tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Tested {
-    /// The epoch with the best validation accuracy (the course's choice).
+    /// The epoch with the best validation accuracy: the checkpoint kept as
+    /// `best.mpk`, which prediction loads. (The course's PyTorch code tests
+    /// the model after the last epoch instead.)
     #[default]
     BestByValidation,
     /// The last epoch: for protocols that validate on the test set, so that
