@@ -31,7 +31,7 @@ const INKED: &str = "const pad = document.getElementById('pad'); \
 fn digits_drawn_in_the_browser_are_read_live() {
     let server = Server::start();
     let browser = Session::start();
-    browser.set_window_size(960, 640);
+    browser.set_window_size(960, 800);
     browser.goto(&server.url);
     let pad = browser.find("#pad");
     let digit = browser.find("#digit");
