@@ -100,8 +100,9 @@ impl Drop for Driver {
 /// A browser session; the browser closes when it is dropped.
 pub struct Session {
     base: String,
-    // Dropped after the session is deleted: fields drop in order.
-    driver: Driver,
+    // Held for its drop, which kills chromedriver after the session is
+    // deleted (`Session::drop` runs before its fields drop).
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
@@ -146,7 +147,7 @@ impl Session {
             .expect("a new session has an id");
         Session {
             base: format!("{}/session/{id}", driver.url),
-            driver,
+            _driver: driver,
             _profile: profile,
         }
     }
@@ -259,9 +260,8 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Closes the browser; the driver is killed after.
+        // Closes the browser.
         let _ = call("DELETE", &self.base, None);
-        let _ = &self.driver;
     }
 }
 
