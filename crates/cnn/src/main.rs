@@ -1,11 +1,16 @@
 //! `cnn`: part 3 of the course. Trains the course CNN (the default command),
-//! predicts digits in your own files with the trained model, and times the
-//! training step.
+//! predicts digits in your own files with the trained model, serves a page
+//! to draw digits on for it, and times the training step and the page's
+//! requests.
 
+mod bench_serve;
+
+use std::net::{IpAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cnn::serve::DigitModel;
 use mnist_data::{Images, Mnist};
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
 use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
@@ -29,7 +34,9 @@ use mnist_train::run::{RunSpec, Splits, run};
         cargo run --release -p cnn -- --quick             a smoke run (report in target/runs/cnn/)\n  \
         cargo run --release -p cnn -- predict digit.png   predict with the committed model\n  \
         cargo run --release -p cnn -- predict test.csv --csv submission.csv\n  \
-        cargo run --release -p cnn -- bench",
+        cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/\n  \
+        cargo run --release -p cnn -- bench\n  \
+        cargo run --release -p cnn -- bench-serve         time the drawing page's requests",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -45,8 +52,13 @@ enum Command {
     Train(Train),
     /// Predict the digits in PNG, CSV or IDX files with a trained CNN.
     Predict(Predict),
+    /// Serve a page to draw digits on, read live by a trained CNN.
+    Serve(Serve),
     /// Time the CNN's raw training step against the training loop's step.
     Bench(Bench),
+    /// Time the drawing page's requests: preprocessing and inference, in
+    /// process and over HTTP.
+    BenchServe(BenchServe),
 }
 
 #[derive(Args)]
@@ -71,12 +83,41 @@ struct Predict {
     /// Also give each image's ten probabilities (columns p0..p9 in the CSV).
     #[arg(long)]
     probabilities: bool,
+    #[command(flatten)]
+    model: ModelChoice,
+}
+
+/// The trained model to predict with, and where.
+#[derive(Args)]
+struct ModelChoice {
     /// The trained model: a run's checkpoint folder (model.json and best.mpk).
     #[arg(long, value_name = "DIR", default_value_os_t = cnn::committed_model_dir())]
     model: PathBuf,
     /// Backend to predict on.
     #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
     backend: BackendKind,
+}
+
+#[derive(Args)]
+struct Serve {
+    /// Address to listen on. The default is this machine only; 0.0.0.0 lets
+    /// anyone on the network draw.
+    #[arg(long, alias = "bind", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free one (the URL printed tells which).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    #[command(flatten)]
+    model: ModelChoice,
+}
+
+#[derive(Args)]
+struct BenchServe {
+    /// Drawings to time (MNIST test digits, drawn as the page sends them).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    requests: u64,
+    #[command(flatten)]
+    model: ModelChoice,
 }
 
 #[derive(Args)]
@@ -122,7 +163,9 @@ fn main() -> ExitCode {
         None => train(cli.train),
         Some(Command::Train(args)) => train(args),
         Some(Command::Predict(args)) => predict(args),
+        Some(Command::Serve(args)) => serve(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::BenchServe(args)) => bench_serve::bench_serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -148,7 +191,7 @@ fn run_name(name: &str) -> Result<String, String> {
     }
 }
 
-fn text(e: impl std::fmt::Display) -> String {
+pub(crate) fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -241,19 +284,28 @@ impl BackendTask for TrainTask<'_> {
     }
 }
 
+impl ModelChoice {
+    /// Checks that `--model` holds a trained model; a run's folder will do
+    /// as well as its checkpoint folder.
+    fn find(&mut self) -> Result<(), String> {
+        if !cnn::has_model(&self.model) && cnn::has_model(&self.model.join("checkpoints")) {
+            self.model.push("checkpoints");
+        }
+        if cnn::has_model(&self.model) {
+            Ok(())
+        } else {
+            Err(format!(
+                "--model: no trained model in {} (it needs model.json and best.mpk): train one \
+                 with `cargo run --release -p cnn`, or give a run's checkpoint folder",
+                self.model.display()
+            ))
+        }
+    }
+}
+
 fn predict(mut args: Predict) -> Result<(), String> {
-    // A run's folder will do as well as its checkpoint folder.
-    if !cnn::has_model(&args.model) && cnn::has_model(&args.model.join("checkpoints")) {
-        args.model.push("checkpoints");
-    }
-    if !cnn::has_model(&args.model) {
-        return Err(format!(
-            "no trained model in {} (it needs model.json and best.mpk): train one with \
-             `cargo run --release -p cnn`, or give a run's checkpoint folder with --model",
-            args.model.display()
-        ));
-    }
-    run_on(args.backend, PredictTask(args)).map_err(text)?
+    args.model.find()?;
+    run_on(args.model.backend, PredictTask(args)).map_err(text)?
 }
 
 struct PredictTask(Predict);
@@ -263,7 +315,8 @@ impl BackendTask for PredictTask {
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let args = self.0;
-        let model = TrainedModel::<B::InnerBackend>::load(&args.model, &device).map_err(text)?;
+        let model =
+            TrainedModel::<B::InnerBackend>::load(&args.model.model, &device).map_err(text)?;
         let (height, width) = model.config.image_size();
         // Every file's images, and which file each image came from.
         let mut all = Images::new(0, height, width, Vec::new());
@@ -321,6 +374,49 @@ impl BackendTask for PredictTask {
             }
         }
         Ok(())
+    }
+}
+
+fn serve(mut args: Serve) -> Result<(), String> {
+    args.model.find()?;
+    // Listening before the model loads: a taken port fails at once.
+    let listener = TcpListener::bind((args.host, args.port)).map_err(|e| {
+        format!(
+            "--host {} --port {}: cannot listen: {e}",
+            args.host, args.port
+        )
+    })?;
+    run_on(args.model.backend, ServeTask { args, listener }).map_err(text)?
+}
+
+struct ServeTask {
+    args: Serve,
+    listener: TcpListener,
+}
+
+impl BackendTask for ServeTask {
+    type Output = Result<(), String>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+        let dir = &self.args.model.model;
+        let model = DigitModel::<B::InnerBackend>::load(dir, device)?;
+        let address = self.listener.local_addr().map_err(text)?;
+        if !address.ip().is_loopback() {
+            println!("Listening on {address}: anyone who can reach this machine can use the page.");
+        }
+        // Tests and scripts read the URL from this line.
+        println!(
+            "Draw a digit at http://{address}/ (model {}, {backend} backend; Ctrl-C stops)",
+            dir.display()
+        );
+        let ctrl_c = async {
+            // Without a Ctrl-C handler, serve until killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        cnn::serve::serve(self.listener, model, ctrl_c)
+            .map_err(|e| format!("the server stopped: {e}"))
     }
 }
 

@@ -20,17 +20,56 @@ pub enum ImageInputError {
     Blank { path: String },
 }
 
+/// Why an encoded image gives no digit.
+#[derive(Debug, thiserror::Error)]
+pub enum DigitError {
+    #[error("not a readable image: {0}")]
+    NotImage(String),
+    #[error("the image is {width}x{height} pixels; at most {max}x{max} are read")]
+    TooLarge { width: u32, height: u32, max: u32 },
+    #[error("the image is blank: no digit to read")]
+    Blank,
+}
+
 /// Reads an image file (PNG, or any format the `image` crate knows by its
 /// content) and prepares it as a 28×28 MNIST-style digit.
 pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
-    let image = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| read_error(path, e))?
-        .decode()
-        .map_err(|e| read_error(path, e))?;
-    mnist_style(&image.to_luma8()).ok_or_else(|| ImageInputError::Blank {
-        path: path.display().to_string(),
+    let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
+    // Photos of any size will do (within the decoder's own memory limit).
+    digit_from_bytes(&bytes, u32::MAX).map_err(|e| match e {
+        DigitError::Blank => ImageInputError::Blank {
+            path: path.display().to_string(),
+        },
+        DigitError::NotImage(message) => read_error(path, message),
+        e => read_error(path, e),
     })
+}
+
+/// Decodes an encoded image (PNG, or any format the `image` crate knows by
+/// its content) and prepares it as a 28×28 MNIST-style digit: what
+/// `predict` does with an image file and `serve` with a drawing. Images
+/// more than `max_side` pixels wide or high are refused before decoding:
+/// a small compressed file can ask for gigabytes.
+pub fn digit_from_bytes(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, DigitError> {
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| DigitError::NotImage(e.to_string()))
+    };
+    let (width, height) = reader()?
+        .into_dimensions()
+        .map_err(|e| DigitError::NotImage(e.to_string()))?;
+    if width > max_side || height > max_side {
+        return Err(DigitError::TooLarge {
+            width,
+            height,
+            max: max_side,
+        });
+    }
+    let image = reader()?
+        .decode()
+        .map_err(|e| DigitError::NotImage(e.to_string()))?;
+    mnist_style(&image.to_luma8()).ok_or(DigitError::Blank)
 }
 
 /// The MNIST preprocessing of a greyscale image; `None` if it has no ink.

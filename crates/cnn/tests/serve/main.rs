@@ -1,0 +1,8 @@
+//! `cnn serve` end to end: its HTTP API (`api.rs`) and the drawing page in
+//! a real browser, headless Chromium driven over WebDriver (`browser.rs`).
+
+mod api;
+mod browser;
+mod server;
+mod strokes;
+mod webdriver;
