@@ -17,6 +17,8 @@ use mnist_train::model::{CnnConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
+pub use mnist_train::inference::has_model;
+
 /// The part's folder under `reports/`.
 pub const PART: &str = "cnn";
 /// The course run's name: its folder under `reports/cnn/` and its row in
@@ -68,11 +70,6 @@ pub fn reports_dir() -> PathBuf {
 /// checkpoints, `reports/cnn/cnn/checkpoints` (committed).
 pub fn committed_model_dir() -> PathBuf {
     reports_dir().join(RUN).join("checkpoints")
-}
-
-/// Whether `dir` holds a trained model (`model.json` and `best.mpk`).
-pub fn has_model(dir: &Path) -> bool {
-    dir.join("model.json").is_file() && dir.join("best.mpk").is_file()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use mnist_train::backend::{BackendKind, BackendTask, run_on};
 use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
-use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
+use mnist_train::inference::{TrainedModel, find_model, load_images, write_predictions_csv};
 use mnist_train::model::{ConvMethod, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, run};
 
@@ -64,7 +64,7 @@ enum Command {
 #[derive(Args)]
 struct Train {
     /// Name of the run: its folder in the reports folder, its row in results.csv.
-    #[arg(long, default_value = cnn::RUN, value_parser = run_name)]
+    #[arg(long, default_value = cnn::RUN, value_parser = mnist_train::cli::run_name)]
     run: String,
     #[command(flatten)]
     args: TrainArgs,
@@ -176,21 +176,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// A run name is a folder name: one plain path component (checked before
-/// training, not when the report is written at the end).
-fn run_name(name: &str) -> Result<String, String> {
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\'])
-        && !name.chars().any(char::is_control);
-    if plain {
-        Ok(name.to_string())
-    } else {
-        Err(format!("{name:?} is not a plain folder name"))
-    }
-}
-
 pub(crate) fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -288,10 +273,8 @@ impl ModelChoice {
     /// Checks that `--model` holds a trained model; a run's folder will do
     /// as well as its checkpoint folder.
     fn find(&mut self) -> Result<(), String> {
-        if !cnn::has_model(&self.model) && cnn::has_model(&self.model.join("checkpoints")) {
-            self.model.push("checkpoints");
-        }
-        if cnn::has_model(&self.model) {
+        if let Some(dir) = find_model(&self.model) {
+            self.model = dir;
             Ok(())
         } else {
             Err(format!(

@@ -86,6 +86,21 @@ impl TrainArgs {
     }
 }
 
+/// `--run`'s parser: a run name is a folder name, one plain path component
+/// (checked before training, not when the report is written at the end).
+pub fn run_name(name: &str) -> Result<String, String> {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control);
+    if plain {
+        Ok(name.to_string())
+    } else {
+        Err(format!("{name:?} is not a plain folder name"))
+    }
+}
+
 fn positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),

@@ -111,6 +111,19 @@ fn label_column(name: &str, head: usize, heads: usize) -> String {
     }
 }
 
+/// Whether `dir` holds a trained model (`model.json` and `best.mpk`).
+pub fn has_model(dir: &Path) -> bool {
+    dir.join("model.json").is_file() && dir.join("best.mpk").is_file()
+}
+
+/// The folder holding the trained model named by `dir`: `dir` itself, or
+/// its `checkpoints` folder when `dir` is a run's folder.
+pub fn find_model(dir: &Path) -> Option<std::path::PathBuf> {
+    [dir.to_path_buf(), dir.join("checkpoints")]
+        .into_iter()
+        .find(|d| has_model(d))
+}
+
 /// A trained model loaded from a checkpoint folder (`model.json` +
 /// `best.mpk`), ready to predict.
 pub struct TrainedModel<B: Backend> {

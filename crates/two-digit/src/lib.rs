@@ -20,6 +20,8 @@ use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
+pub use mnist_train::inference::has_model;
+
 /// The part's folder under `reports/`.
 pub const PART: &str = "two-digit";
 
@@ -128,11 +130,6 @@ pub fn reports_dir() -> PathBuf {
 /// `reports/two-digit/cnn/checkpoints` (committed).
 pub fn committed_model_dir() -> PathBuf {
     reports_dir().join(Model::Cnn.name()).join("checkpoints")
-}
-
-/// Whether `dir` holds a trained model (`model.json` and `best.mpk`).
-pub fn has_model(dir: &Path) -> bool {
-    dir.join("model.json").is_file() && dir.join("best.mpk").is_file()
 }
 
 /// A model's accuracy on a two-digit set. The field names are the results

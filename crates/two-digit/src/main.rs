@@ -12,6 +12,7 @@ use mnist_train::backend::{BackendKind, BackendTask, run_on};
 use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
+use mnist_train::inference::find_model;
 use mnist_train::model::ModelConfig;
 use mnist_train::run::{RunSpec, Splits, run};
 use two_digit::{Model, SetAccuracy};
@@ -59,7 +60,7 @@ struct Train {
     model: Model,
     /// Name of the run: its folder in the reports folder, its row in
     /// results.csv (default: the model's name).
-    #[arg(long, value_parser = run_name)]
+    #[arg(long, value_parser = mnist_train::cli::run_name)]
     run: Option<String>,
     #[command(flatten)]
     args: TrainArgs,
@@ -114,21 +115,6 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// A run name is a folder name: one plain path component (checked before
-/// training, not when the report is written at the end).
-fn run_name(name: &str) -> Result<String, String> {
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\'])
-        && !name.chars().any(char::is_control);
-    if plain {
-        Ok(name.to_string())
-    } else {
-        Err(format!("{name:?} is not a plain folder name"))
     }
 }
 
@@ -218,16 +204,14 @@ impl BackendTask for TrainTask<'_> {
 
 fn eval(mut args: Eval) -> Result<(), String> {
     // A run's folder will do as well as its checkpoint folder.
-    if !two_digit::has_model(&args.model) && two_digit::has_model(&args.model.join("checkpoints")) {
-        args.model.push("checkpoints");
-    }
-    if !two_digit::has_model(&args.model) {
+    let Some(model) = find_model(&args.model) else {
         return Err(format!(
-            "no trained model in {} (it needs model.json and best.mpk): train one with \
-             `cargo run --release -p two-digit`, or give a run's checkpoint folder with --model",
+            "--model: no trained model in {} (it needs model.json and best.mpk): train one \
+             with `cargo run --release -p two-digit`, or give a run's checkpoint folder",
             args.model.display()
         ));
-    }
+    };
+    args.model = model;
     let set = mnist_data::two_digit::load(&args.data).map_err(text)?;
     if set.is_empty() {
         return Err(format!("{}: the set has no images", args.data.display()));
