@@ -61,9 +61,7 @@ pub fn spec(part_dir: PathBuf, run: String, training: TrainingConfig, resume: bo
 
 /// `reports/cnn` in this workspace.
 pub fn reports_dir() -> PathBuf {
-    mnist_data::mnist::workspace_root()
-        .join("reports")
-        .join(PART)
+    mnist_train::cli::committed_reports_dir(PART)
 }
 
 /// Where `predict` finds the model unless told: the course run's

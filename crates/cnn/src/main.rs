@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use cnn::serve::DigitModel;
 use mnist_data::{Images, Mnist};
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
+use mnist_train::bench::{
+    LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps_in_rounds,
+};
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::{TrainedModel, find_model, load_images, write_predictions_csv};
@@ -184,13 +186,7 @@ fn train(Train { run: name, args }: Train) -> Result<(), String> {
     let mnist = Mnist::load_default().map_err(text)?;
     let (train_limit, eval_limit) = args.limits();
     let data = Splits::course(&mnist.train, mnist.test, args.seed).limit(train_limit, eval_limit);
-    // Smoke runs stay out of reports/, which holds the committed full run.
-    let smoke = args.quick || args.limit.is_some();
-    let part_dir = match &args.reports {
-        Some(dir) => dir.clone(),
-        None if smoke => mnist_data::mnist::workspace_root().join("target/runs/cnn"),
-        None => args.reports_dir(cnn::PART),
-    };
+    let part_dir = args.reports_dir(cnn::PART);
     let spec = cnn::spec(
         part_dir,
         name,
@@ -483,29 +479,19 @@ impl BackendTask for BenchTask<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let (batch_size, steps) = (self.args.batch_size as usize, self.args.steps as usize);
         let methods: Vec<ConvMethod> = self.args.conv.iter().map(|c| c.method()).collect();
-        // Rounds taken in turn, so that a noisy moment hits every method.
-        let mut samples: Vec<Vec<StepTimes>> = vec![Vec::new(); methods.len()];
-        for _ in 0..self.args.rounds {
-            for (i, &conv) in methods.iter().enumerate() {
-                let model = ModelConfig::Cnn(cnn::cnn_config().with_conv(conv));
-                samples[i].push(time_steps::<B>(
-                    &model, self.data, batch_size, steps, &device,
-                ));
-            }
-        }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let steps = methods
+        let models: Vec<ModelConfig> = methods
             .iter()
-            .zip(samples)
-            .map(|(&conv, s)| {
-                let raw_ms = median(s.iter().map(|t| t.raw_ms).collect());
-                let loop_ms = median(s.iter().map(|t| t.loop_ms).collect());
-                (conv, StepTimes { raw_ms, loop_ms })
-            })
+            .map(|&conv| ModelConfig::Cnn(cnn::cnn_config().with_conv(conv)))
             .collect();
+        let times = time_steps_in_rounds::<B>(
+            &models,
+            self.data,
+            batch_size,
+            steps,
+            self.args.rounds as usize,
+            &device,
+        );
+        let steps = methods.iter().copied().zip(times).collect();
         let layers = methods
             .iter()
             .map(|&conv| {

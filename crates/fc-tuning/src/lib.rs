@@ -29,16 +29,11 @@ pub const PART: &str = "fc-tuning";
 
 /// `reports/fc-tuning` in this workspace.
 pub fn reports_dir() -> std::path::PathBuf {
-    mnist_data::mnist::workspace_root()
-        .join("reports")
-        .join(PART)
+    mnist_train::cli::committed_reports_dir(PART)
 }
 
 /// Where `--quick` runs write, out of the committed reports:
 /// `target/runs/fc-tuning`.
 pub fn quick_reports_dir() -> std::path::PathBuf {
-    mnist_data::mnist::workspace_root()
-        .join("target")
-        .join("runs")
-        .join(PART)
+    mnist_train::cli::smoke_reports_dir(PART)
 }

@@ -11,6 +11,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::AutodiffBackend;
 use mnist_data::Dataset;
+use mnist_report::metrics::median;
 
 use crate::batch::batch;
 use crate::config::{OptimizerConfig, TrainingConfig};
@@ -117,6 +118,32 @@ impl<B: AutodiffBackend> ModelTask<B> for StepBench<'_, B> {
         };
         StepTimes { raw_ms, loop_ms }
     }
+}
+
+/// [`time_steps`] for each of `models`, in `rounds` taken in turn so that a
+/// noisy moment of a shared machine hits every model alike: the medians, one
+/// per model.
+pub fn time_steps_in_rounds<B: AutodiffBackend>(
+    models: &[ModelConfig],
+    data: &Dataset,
+    batch_size: usize,
+    steps: usize,
+    rounds: usize,
+    device: &B::Device,
+) -> Vec<StepTimes> {
+    let mut samples: Vec<Vec<StepTimes>> = vec![Vec::new(); models.len()];
+    for _ in 0..rounds.max(1) {
+        for (model, samples) in models.iter().zip(&mut samples) {
+            samples.push(time_steps::<B>(model, data, batch_size, steps, device));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|s| StepTimes {
+            raw_ms: median(s.iter().map(|t| t.raw_ms)).unwrap_or(f64::NAN),
+            loop_ms: median(s.iter().map(|t| t.loop_ms)).unwrap_or(f64::NAN),
+        })
+        .collect()
 }
 
 /// One layer's share of a training step, in milliseconds.

@@ -77,13 +77,31 @@ impl TrainArgs {
         }
     }
 
+    /// Where the part's runs are reported: `--reports` if given; smoke runs
+    /// (`--quick`, `--limit`) in `target/runs/<part>`, out of the committed
+    /// reports; full runs in `reports/<part>`.
     pub fn reports_dir(&self, part: &str) -> PathBuf {
-        self.reports.clone().unwrap_or_else(|| {
-            mnist_data::mnist::workspace_root()
-                .join("reports")
-                .join(part)
-        })
+        match &self.reports {
+            Some(dir) => dir.clone(),
+            None if self.quick || self.limit.is_some() => smoke_reports_dir(part),
+            None => committed_reports_dir(part),
+        }
     }
+}
+
+/// `reports/<part>` in this workspace: the committed full runs.
+pub fn committed_reports_dir(part: &str) -> PathBuf {
+    mnist_data::mnist::workspace_root()
+        .join("reports")
+        .join(part)
+}
+
+/// `target/runs/<part>` in this workspace: smoke runs.
+pub fn smoke_reports_dir(part: &str) -> PathBuf {
+    mnist_data::mnist::workspace_root()
+        .join("target")
+        .join("runs")
+        .join(part)
 }
 
 /// `--run`'s parser: a run name is a folder name, one plain path component

@@ -24,6 +24,10 @@ pub enum ModelConfig {
 impl ModelConfig {
     /// A short description for tables, e.g. `mlp 784-128-10 relu` or `cnn 28x28`.
     pub fn describe(&self) -> String {
+        let heads = match self.heads() {
+            1 => String::new(),
+            n => format!(" x{n} heads"),
+        };
         match self {
             Self::Mlp(c) => {
                 let mut sizes = vec![c.height * c.width];
@@ -34,21 +38,17 @@ impl ModelConfig {
                     Activation::Relu => "relu",
                     Activation::LeakyRelu => "leaky-relu",
                 };
-                let heads = if c.heads > 1 {
-                    format!(" x{} heads", c.heads)
-                } else {
-                    String::new()
-                };
                 format!("mlp {} {activation}{heads}", sizes.join("-"))
             }
-            Self::Cnn(c) => {
-                let heads = if c.heads > 1 {
-                    format!(" x{} heads", c.heads)
-                } else {
-                    String::new()
-                };
-                format!("cnn {}x{}{heads}", c.height, c.width)
-            }
+            Self::Cnn(c) => format!("cnn {}x{}{heads}", c.height, c.width),
+        }
+    }
+
+    /// Output heads: 1 for MNIST, 2 for two-digit images.
+    pub fn heads(&self) -> usize {
+        match self {
+            Self::Mlp(c) => c.heads,
+            Self::Cnn(c) => c.heads,
         }
     }
 

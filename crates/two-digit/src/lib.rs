@@ -121,9 +121,7 @@ pub fn spec(
 
 /// `reports/two-digit` in this workspace.
 pub fn reports_dir() -> PathBuf {
-    mnist_data::mnist::workspace_root()
-        .join("reports")
-        .join(PART)
+    mnist_train::cli::committed_reports_dir(PART)
 }
 
 /// Where `eval` finds the model unless told: the course CNN's checkpoints,
@@ -166,11 +164,8 @@ pub fn evaluate_set<B: Backend>(
     device: &B::Device,
 ) -> Result<SetAccuracy, EvalError> {
     let model = TrainedModel::<B>::load(model_dir, device)?;
-    let heads = match &model.config {
-        ModelConfig::Cnn(c) => c.heads,
-        ModelConfig::Mlp(c) => c.heads,
-    };
-    if heads != 2 || model.config.image_size() != (composer::HEIGHT, composer::WIDTH) {
+    if model.config.heads() != 2 || model.config.image_size() != (composer::HEIGHT, composer::WIDTH)
+    {
         return Err(EvalError::NotTwoDigit {
             dir: model_dir.to_path_buf(),
             model: model.config.describe(),

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use mnist_data::Mnist;
-use mnist_report::metrics::median;
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::bench::{LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps};
+use mnist_train::bench::{
+    LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps_in_rounds,
+};
 use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::find_model;
@@ -126,13 +127,7 @@ fn train(Train { model, run, args }: Train) -> Result<(), String> {
     let mnist = Mnist::load_default().map_err(text)?;
     let (train_limit, eval_limit) = args.limits();
     let data = two_digit::splits(&mnist, args.seed).limit(train_limit, eval_limit);
-    // Smoke runs stay out of reports/, which holds the committed full runs.
-    let smoke = args.quick || args.limit.is_some();
-    let part_dir = match &args.reports {
-        Some(dir) => dir.clone(),
-        None if smoke => mnist_data::mnist::workspace_root().join("target/runs/two-digit"),
-        None => args.reports_dir(two_digit::PART),
-    };
+    let part_dir = args.reports_dir(two_digit::PART);
     let run = run.unwrap_or_else(|| model.name().to_string());
     let spec = two_digit::spec(
         part_dir.clone(),
@@ -335,28 +330,16 @@ impl BackendTask for BenchTask<'_> {
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let models = &self.args.models;
-        // Rounds taken in turn, so that a noisy moment hits every model.
-        let mut samples: Vec<Vec<StepTimes>> = vec![Vec::new(); models.len()];
-        for _ in 0..self.args.rounds {
-            for (i, model) in models.iter().enumerate() {
-                samples[i].push(time_steps::<B>(
-                    &model.config(),
-                    self.data,
-                    self.batch_size,
-                    self.args.steps as usize,
-                    &device,
-                ));
-            }
-        }
-        let steps = models
-            .iter()
-            .zip(samples)
-            .map(|(&model, s)| {
-                let raw_ms = median(s.iter().map(|t| t.raw_ms)).unwrap_or(f64::NAN);
-                let loop_ms = median(s.iter().map(|t| t.loop_ms)).unwrap_or(f64::NAN);
-                (model, StepTimes { raw_ms, loop_ms })
-            })
-            .collect();
+        let configs: Vec<ModelConfig> = models.iter().map(|m| m.config()).collect();
+        let times = time_steps_in_rounds::<B>(
+            &configs,
+            self.data,
+            self.batch_size,
+            self.args.steps as usize,
+            self.args.rounds as usize,
+            &device,
+        );
+        let steps = models.iter().copied().zip(times).collect();
         let cnn_layers = match Model::Cnn.config() {
             ModelConfig::Cnn(config) if models.contains(&Model::Cnn) => Some(cnn_layer_times::<B>(
                 &config,
