@@ -22,7 +22,7 @@ pub use mnist_train::inference::has_model;
 /// The part's folder under `reports/`.
 pub const PART: &str = "cnn";
 /// The course run's name: its folder under `reports/cnn/` and its row in
-/// `results.csv`. Its best checkpoint is committed, for prediction.
+/// `results.csv`. Its trained model is committed, for prediction.
 pub const RUN: &str = "cnn";
 
 /// The course CNN, exactly: conv 32@3×3 → ReLU → max-pool 2 → conv 64@3×3 →
@@ -55,7 +55,8 @@ pub fn spec(part_dir: PathBuf, run: String, training: TrainingConfig, resume: bo
         resume,
         verbose: true,
         extra: Vec::new(),
-        tested: Tested::BestByValidation,
+        // As the course does: the model after the last epoch is tested.
+        tested: Tested::Last,
     }
 }
 
@@ -118,7 +119,7 @@ pub fn per_class_report(
 pub fn per_class_markdown(run: &str, matrix: &ConfusionMatrix) -> String {
     let mut md = format!(
         "# Test accuracy per digit: `{run}`\n\n\
-         The best checkpoint (by validation accuracy) on {} test images: \
+         The model after the last epoch (as the course tests it) on {} test images: \
          {:.2} % right overall.\n\n\
          | digit | test accuracy | images | wrong | most often taken for |\n\
          |---|---|---|---|---|\n",

@@ -29,7 +29,7 @@ use mnist_train::run::{RunSpec, Splits, run};
     long_about = "Part 3: the course's convolutional network on MNIST.\n\n\
         With no command, trains the course CNN (conv 32@3x3, pool, conv 64@3x3, pool, \
         linear 128, dropout 0.5, linear 10; SGD lr 0.01, momentum 0.9, Nesterov, batch 32, \
-        10 epochs) on the course split, evaluates its best checkpoint on the test set and \
+        10 epochs) on the course split, evaluates the model after the last epoch on the test set and \
         writes reports/cnn/cnn/.",
     after_help = "Examples:\n  \
         cargo run --release -p cnn                        train the course CNN (reports/cnn/)\n  \
@@ -92,7 +92,7 @@ struct Predict {
 /// The trained model to predict with, and where.
 #[derive(Args)]
 struct ModelChoice {
-    /// The trained model: a run's checkpoint folder (model.json and best.mpk).
+    /// The trained model: a run's checkpoint folder (model.json and model.mpk).
     #[arg(long, value_name = "DIR", default_value_os_t = cnn::committed_model_dir())]
     model: PathBuf,
     /// Backend to predict on.
@@ -274,7 +274,7 @@ impl ModelChoice {
             Ok(())
         } else {
             Err(format!(
-                "--model: no trained model in {} (it needs model.json and best.mpk): train one \
+                "--model: no trained model in {} (it needs model.json and model.mpk): train one \
                  with `cargo run --release -p cnn`, or give a run's checkpoint folder",
                 self.model.display()
             ))

@@ -86,7 +86,7 @@ pub struct DigitModel<B: Backend> {
 }
 
 impl<B: Backend> DigitModel<B> {
-    /// Loads the model in `checkpoints` (model.json and best.mpk), which
+    /// Loads the model in `checkpoints` (model.json and model.mpk), which
     /// must read one 28×28 digit, and runs it once so that the first
     /// drawing does not pay for the backend's start.
     pub fn load(checkpoints: &Path, device: B::Device) -> Result<Self, String> {

@@ -96,7 +96,7 @@ fn training_on_2000_images_reaches_90_percent_on_500_test_images() {
         "misclassified.png",
         "per-class.png",
         "checkpoints/model.json",
-        "checkpoints/best.mpk",
+        "checkpoints/model.mpk",
     ] {
         assert!(run.join(file).is_file(), "{file} missing");
     }
@@ -380,7 +380,7 @@ fn the_committed_model_predicts_by_default_as_its_report_says() {
     assert!(
         cnn::has_model(&model),
         "the course run's report is committed, its model is not: {} needs model.json \
-         and best.mpk (un-ignored in .gitignore)",
+         and model.mpk (un-ignored in .gitignore)",
         model.display()
     );
 

@@ -1,6 +1,8 @@
 //! Checkpoints in Burn's record format (named MessagePack, full precision):
 //!
 //! - `model.json`: the model's configuration, to rebuild it for prediction;
+//! - `model.mpk`: the trained model, the one the run tested: what prediction
+//!   loads (written when training has finished);
 //! - `best.mpk`: the model with the best validation accuracy so far;
 //! - `last.json` + the two files it names: model and optimiser state after
 //!   the last finished epoch, and the run's history, for `--resume`.
@@ -21,6 +23,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::ModelConfig;
 
 type ByteRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+/// The trained model's configuration, in a checkpoint folder.
+pub const MODEL_CONFIG_FILE: &str = "model.json";
+/// The trained model's parameters (the model the run tested).
+pub const MODEL_FILE: &str = "model.mpk";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -69,17 +76,30 @@ impl Checkpoints {
         self.dir.join("best.mpk")
     }
 
+    /// `model.mpk`: the model the run tested, which prediction loads.
+    pub fn model_path(&self) -> PathBuf {
+        self.dir.join(MODEL_FILE)
+    }
+
     fn last_path(&self) -> PathBuf {
         self.dir.join("last.json")
     }
 
     /// `model.json`: how to rebuild the model the weights belong to.
     pub fn save_model_config(&self, config: &ModelConfig) -> Result<(), CheckpointError> {
-        write(&self.dir.join("model.json"), config.to_string().as_bytes())
+        write(
+            &self.dir.join(MODEL_CONFIG_FILE),
+            config.to_string().as_bytes(),
+        )
     }
 
     pub fn save_best<B: Backend, M: Module<B>>(&self, model: &M) -> Result<(), CheckpointError> {
         save_model(model, &self.best_path())
+    }
+
+    /// Saves the model the run tested as `model.mpk`.
+    pub fn save_tested<B: Backend, M: Module<B>>(&self, model: &M) -> Result<(), CheckpointError> {
+        save_model(model, &self.model_path())
     }
 
     /// Saves model, optimiser and state after epoch `state.epochs_done`.

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use mnist_data::files::write_atomically;
 use mnist_data::{DataError, Images, idx};
 
-use crate::checkpoint::{CheckpointError, load_model};
+use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_model};
 use crate::evaluate::{Predictions, predict};
 use crate::image_input::{ImageInputError, load_digit};
 use crate::model::{Classifier, ModelConfig};
@@ -111,9 +111,9 @@ fn label_column(name: &str, head: usize, heads: usize) -> String {
     }
 }
 
-/// Whether `dir` holds a trained model (`model.json` and `best.mpk`).
+/// Whether `dir` holds a trained model (`model.json` and `model.mpk`).
 pub fn has_model(dir: &Path) -> bool {
-    dir.join("model.json").is_file() && dir.join("best.mpk").is_file()
+    dir.join(MODEL_CONFIG_FILE).is_file() && dir.join(MODEL_FILE).is_file()
 }
 
 /// The folder holding the trained model named by `dir`: `dir` itself, or
@@ -125,7 +125,7 @@ pub fn find_model(dir: &Path) -> Option<std::path::PathBuf> {
 }
 
 /// A trained model loaded from a checkpoint folder (`model.json` +
-/// `best.mpk`), ready to predict.
+/// `model.mpk`), ready to predict.
 pub struct TrainedModel<B: Backend> {
     pub config: ModelConfig,
     model: LoadedModel<B>,
@@ -137,9 +137,9 @@ enum LoadedModel<B: Backend> {
 }
 
 impl<B: Backend> TrainedModel<B> {
-    /// Loads the best model of a run from its checkpoint folder.
+    /// Loads the model a run tested from its checkpoint folder.
     pub fn load(checkpoints: &Path, device: &B::Device) -> Result<Self, CheckpointError> {
-        let config_path = checkpoints.join("model.json");
+        let config_path = checkpoints.join(MODEL_CONFIG_FILE);
         let json = std::fs::read_to_string(&config_path).map_err(|e| CheckpointError::Io {
             path: config_path.clone(),
             message: e.to_string(),
@@ -149,7 +149,7 @@ impl<B: Backend> TrainedModel<B> {
                 path: config_path.clone(),
                 message: e.to_string(),
             })?;
-        let weights = checkpoints.join("best.mpk");
+        let weights = checkpoints.join(MODEL_FILE);
         let model = match &config {
             ModelConfig::Mlp(c) => LoadedModel::Mlp(load_model(c.init(device), &weights, device)?),
             ModelConfig::Cnn(c) => {

@@ -43,7 +43,7 @@ enum Command {
     },
     /// Predict digits with a trained model.
     Predict {
-        /// The run's checkpoint folder (with model.json and best.mpk).
+        /// The run's checkpoint folder (with model.json and model.mpk).
         #[arg(long)]
         checkpoint: PathBuf,
         /// Images: PNG/JPEG (one digit each), CSV, or IDX files.

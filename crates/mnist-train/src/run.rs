@@ -1,5 +1,6 @@
 //! One run of a part, start to finish: seed, build the model, train (with
-//! checkpoints), evaluate the best model on the test set, write the report.
+//! checkpoints), evaluate the tested model (see [`Tested`]) on the test set,
+//! save it for prediction, write the report.
 //! Every Burn part calls [`run`] once per configuration.
 
 use std::path::PathBuf;
@@ -72,15 +73,16 @@ pub struct RunSpec {
     pub tested: Tested,
 }
 
-/// Which epoch's model a run tests.
+/// Which epoch's model a run tests. That model is saved as the checkpoint
+/// folder's `model.mpk`, which prediction loads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Tested {
-    /// The epoch with the best validation accuracy: the checkpoint kept as
-    /// `best.mpk`, which prediction loads. (The course's PyTorch code tests
-    /// the model after the last epoch instead.)
+    /// The epoch with the best validation accuracy.
     #[default]
     BestByValidation,
-    /// The last epoch: for protocols that validate on the test set, so that
+    /// The last epoch: the course's protocol (its PyTorch `train_model`
+    /// saves the model after every epoch and `main` tests the final one), and
+    /// the only choice for protocols that validate on the test set, so that
     /// nothing is chosen on it.
     Last,
 }
@@ -178,6 +180,8 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             validation: &data.validation,
         };
         checkpoints.save_model_config(&spec.model)?;
+        // A model left by an earlier run under this name is not this run's.
+        let _ = std::fs::remove_file(checkpoints.model_path());
         let trained = train(model, training_data, &spec.training, &options, device)?;
 
         let (tested_model, tested_epoch) = match spec.tested {
@@ -188,6 +192,9 @@ impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
             RunStatus::Completed => Some(evaluate(tested_model, &data.test, device)),
             RunStatus::Diverged { .. } => None,
         };
+        if test.is_some() {
+            checkpoints.save_tested(tested_model)?;
+        }
         if let (Some(test), true) = (&test, spec.verbose) {
             print_test(test);
         }

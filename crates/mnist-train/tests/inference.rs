@@ -6,9 +6,10 @@ use std::path::Path;
 
 use common::Flex;
 use image::GrayImage;
+use mnist_train::evaluate::evaluate;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
 use mnist_train::model::{MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Tested, run};
+use mnist_train::run::{RunSpec, Splits, Tested, confusion_matrices, run};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 type Inner = burn::backend::Flex;
@@ -32,6 +33,38 @@ fn trained_mlp(dir: &Path) -> TrainedModel<Inner> {
     assert!(outcome.test.expect("test metrics").accuracy[0] > 0.9);
     TrainedModel::load(&dir.join("mlp/checkpoints"), &Default::default())
         .expect("the checkpoint loads")
+}
+
+#[test]
+fn prediction_loads_the_model_the_run_tested() {
+    let m = common::mnist();
+    let data = Splits::course(&m.train.take(6_000), m.test.take(500), 3);
+    let device = Default::default();
+    for tested in [Tested::BestByValidation, Tested::Last] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = RunSpec {
+            part_dir: dir.path().to_path_buf(),
+            run: "mlp".into(),
+            model: ModelConfig::Mlp(MlpConfig::new(vec![32])),
+            training: TrainingConfig::new(OptimizerConfig::sgd(0.3, 0.0, false)).with_epochs(3),
+            resume: false,
+            verbose: false,
+            extra: Vec::new(),
+            tested,
+        };
+        let outcome = run::<Flex>(&spec, &data, &device, BackendKind::Flex).expect("the run");
+        let model = TrainedModel::<Inner>::load(&dir.path().join("mlp/checkpoints"), &device)
+            .expect("the checkpoint loads");
+        // Every test prediction agrees, not just the accuracy.
+        let reloaded = confusion_matrices(&data.test, &evaluate(&model, &data.test, &device));
+        assert_eq!(reloaded, outcome.confusion, "{tested:?}");
+
+        let rows = mnist_report::read_results(&dir.path().join("results.csv")).unwrap();
+        let tested_epoch = rows[0].get_f64("tested_epoch").expect("a tested epoch");
+        if tested == Tested::Last {
+            assert_eq!(tested_epoch, 3.0);
+        }
+    }
 }
 
 #[test]

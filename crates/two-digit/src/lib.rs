@@ -156,7 +156,7 @@ pub enum EvalError {
     NotTwoDigit { dir: PathBuf, model: String },
 }
 
-/// Evaluates the trained model in `model_dir` (`model.json` + `best.mpk`)
+/// Evaluates the trained model in `model_dir` (`model.json` + `model.mpk`)
 /// on a two-digit `set`.
 pub fn evaluate_set<B: Backend>(
     model_dir: &Path,

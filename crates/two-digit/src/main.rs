@@ -73,7 +73,7 @@ struct Eval {
     /// (n×2), plain or gzip (.gz).
     #[arg(long, value_name = "PREFIX")]
     data: PathBuf,
-    /// The trained model: a run's checkpoint folder (model.json and best.mpk) or
+    /// The trained model: a run's checkpoint folder (model.json and model.mpk) or
     /// the run's folder.
     #[arg(long, value_name = "DIR", default_value_os_t = two_digit::committed_model_dir())]
     model: PathBuf,
@@ -201,7 +201,7 @@ fn eval(mut args: Eval) -> Result<(), String> {
     // A run's folder will do as well as its checkpoint folder.
     let Some(model) = find_model(&args.model) else {
         return Err(format!(
-            "--model: no trained model in {} (it needs model.json and best.mpk): train one \
+            "--model: no trained model in {} (it needs model.json and model.mpk): train one \
              with `cargo run --release -p two-digit`, or give a run's checkpoint folder",
             args.model.display()
         ));

@@ -118,7 +118,7 @@ fn short_training_beats_chance_by_far_on_both_heads() {
         "cnn/misclassified.png",
         "cnn/metrics.csv",
         "cnn/checkpoints/model.json",
-        "cnn/checkpoints/best.mpk",
+        "cnn/checkpoints/model.mpk",
     ] {
         assert!(dir.path().join(file).is_file(), "{file} missing");
     }
