@@ -36,7 +36,7 @@ check() { # name, command...
 # Vulkan device, in tests/wgpu.rs only (feature test-wgpu): a binary with
 # the wgpu backend compiled in takes minutes to build, so the part binaries
 # are tested without it.
-all_backends=mnist-train/wgpu,mnist-train/cuda,mnist-train/test-wgpu
+all_backends=mnist-train/wgpu,mnist-train/cuda,mnist-train/tch-check,mnist-train/test-wgpu
 features=mnist-train/test-wgpu
 
 check rustfmt cargo fmt --all --check

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
-use mnist_train::model::{CnnConfig, ModelConfig};
+use mnist_train::model::{CnnConfig, ConvMethod, ModelConfig};
 use mnist_train::run::{RunSpec, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
@@ -45,12 +45,19 @@ pub fn training() -> TrainingConfig {
         .with_seed(1)
 }
 
-/// A run of the course CNN with `training`, reported in `part_dir/run`.
-pub fn spec(part_dir: PathBuf, run: String, training: TrainingConfig, resume: bool) -> RunSpec {
+/// A run of the course CNN with `training`, its convolutions computed by
+/// `conv`, reported in `part_dir/run`.
+pub fn spec(
+    part_dir: PathBuf,
+    run: String,
+    conv: ConvMethod,
+    training: TrainingConfig,
+    resume: bool,
+) -> RunSpec {
     RunSpec {
         part_dir,
         run,
-        model: model(),
+        model: ModelConfig::Cnn(cnn_config().with_conv(conv)),
         training,
         resume,
         verbose: true,

@@ -68,6 +68,11 @@ struct Train {
     /// Name of the run: its folder in the reports folder, its row in results.csv.
     #[arg(long, default_value = cnn::RUN, value_parser = mnist_train::cli::run_name)]
     run: String,
+    /// How to compute the convolutions (the same model either way); by
+    /// default the faster one on the backend: matmul on flex and ndarray,
+    /// burn on the others.
+    #[arg(long, value_enum)]
+    conv: Option<Conv>,
     #[command(flatten)]
     args: TrainArgs,
 }
@@ -144,7 +149,7 @@ struct Bench {
 /// How the convolutions are computed (`mnist_train::model::ConvMethod`).
 #[derive(Clone, Copy, ValueEnum)]
 enum Conv {
-    /// One matrix product per layer (the default).
+    /// One matrix product per layer (faster on flex and ndarray).
     Matmul,
     /// Burn's Conv2d.
     Burn,
@@ -182,14 +187,22 @@ pub(crate) fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn train(Train { run: name, args }: Train) -> Result<(), String> {
+fn train(
+    Train {
+        run: name,
+        conv,
+        args,
+    }: Train,
+) -> Result<(), String> {
     let mnist = Mnist::load_default().map_err(text)?;
     let (train_limit, eval_limit) = args.limits();
     let data = Splits::course(&mnist.train, mnist.test, args.seed).limit(train_limit, eval_limit);
     let part_dir = args.reports_dir(cnn::PART);
+    let conv = conv.map_or(ConvMethod::fastest_on(args.backend), Conv::method);
     let spec = cnn::spec(
         part_dir,
         name,
+        conv,
         args.training_config(cnn::training()),
         args.resume,
     );
@@ -216,8 +229,12 @@ fn print_plan(spec: &RunSpec, data: &Splits, backend: BackendKind) {
         ),
         mnist_train::OptimizerConfig::Adam { learning_rate } => format!("Adam lr {learning_rate}"),
     };
+    let conv = match &spec.model {
+        mnist_train::model::ModelConfig::Cnn(c) => conv_name(c.conv),
+        mnist_train::model::ModelConfig::Mlp(_) => "none",
+    };
     println!(
-        "The course CNN ({}), {} epoch{} on {backend}: {optimizer}, batch {}, seed {}",
+        "The course CNN ({}, convolutions: {conv}), {} epoch{} on {backend}: {optimizer}, batch {}, seed {}",
         spec.model.describe(),
         t.epochs,
         if t.epochs == 1 { "" } else { "s" },

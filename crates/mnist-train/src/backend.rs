@@ -18,6 +18,9 @@ pub enum BackendKind {
     Wgpu,
     /// NVIDIA CUDA. Feature `cuda`.
     Cuda,
+    /// LibTorch (PyTorch's C++ library) on the CPU. Feature `tch`, built
+    /// against an installed PyTorch (see the README).
+    Tch,
 }
 
 impl BackendKind {
@@ -27,6 +30,7 @@ impl BackendKind {
             Self::Ndarray => "ndarray",
             Self::Wgpu => "wgpu",
             Self::Cuda => "cuda",
+            Self::Tch => "tch",
         }
     }
 
@@ -45,6 +49,7 @@ impl BackendKind {
             Self::Ndarray => cfg!(feature = "ndarray"),
             Self::Wgpu => cfg!(feature = "wgpu"),
             Self::Cuda => cfg!(feature = "cuda"),
+            Self::Tch => cfg!(feature = "tch"),
         }
     }
 }
@@ -101,6 +106,11 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, B
             probe::<burn::backend::Cuda>(kind)?;
             Ok(task.run::<Autodiff<burn::backend::Cuda>>(Default::default(), kind))
         }
+        #[cfg(feature = "tch")]
+        BackendKind::Tch => Ok(task.run::<Autodiff<burn::backend::LibTorch>>(
+            burn::backend::libtorch::LibTorchDevice::Cpu,
+            kind,
+        )),
         #[allow(unreachable_patterns)]
         requested => Err(BackendUnavailable::NotCompiled {
             requested,

@@ -22,6 +22,15 @@ pub enum ModelConfig {
 }
 
 impl ModelConfig {
+    /// A CNN's convolutions computed the faster way on `backend`
+    /// ([`ConvMethod::fastest_on`]); an MLP unchanged.
+    pub fn with_fastest_conv(self, backend: crate::backend::BackendKind) -> Self {
+        match self {
+            Self::Cnn(c) => Self::Cnn(c.with_conv(ConvMethod::fastest_on(backend))),
+            mlp => mlp,
+        }
+    }
+
     /// A short description for tables, e.g. `mlp 784-128-10 relu` or `cnn 28x28`.
     pub fn describe(&self) -> String {
         let heads = match self.heads() {

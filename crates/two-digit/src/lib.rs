@@ -18,7 +18,7 @@ use mnist_train::evaluate::evaluate;
 use mnist_train::inference::TrainedModel;
 use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, Tested};
-use mnist_train::{OptimizerConfig, TrainingConfig};
+use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
 
@@ -99,23 +99,26 @@ pub fn splits(mnist: &Mnist, seed: u64) -> Splits {
     Splits::course(&train, test, seed)
 }
 
-/// A run of `model` with `training`, reported in `part_dir/run`.
+/// A run of `model` with `training` on `backend`, reported in
+/// `part_dir/run`.
 pub fn spec(
     part_dir: PathBuf,
     model: Model,
     run: String,
+    backend: BackendKind,
     training: TrainingConfig,
     resume: bool,
 ) -> RunSpec {
     RunSpec {
         part_dir,
         run,
-        model: model.config(),
+        model: model.config().with_fastest_conv(backend),
         training,
         resume,
         verbose: true,
         extra: Vec::new(),
-        tested: Tested::BestByValidation,
+        // As the course does: the model after the last epoch is tested.
+        tested: Tested::Last,
     }
 }
 

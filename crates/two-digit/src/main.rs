@@ -26,7 +26,7 @@ use two_digit::{Model, SetAccuracy};
         With no command, trains the two-headed CNN (conv 32@3x3, pool, conv 64@3x3, pool, \
         linear 128, dropout 0.5, two heads of 10; --model mlp for the MLP 1176-64-64 with two \
         heads) with SGD lr 0.01, momentum 0.9, batch 64 for 30 epochs on 36,000 composed \
-        images (4,000 validate), evaluates its best checkpoint on 4,000 test images and \
+        images (4,000 validate), evaluates the model after the last epoch on 4,000 test images and \
         writes reports/two-digit/<model>/.",
     after_help = "Examples:\n  \
         cargo run --release -p two-digit                      train the CNN (reports/two-digit/cnn)\n  \
@@ -133,6 +133,7 @@ fn train(Train { model, run, args }: Train) -> Result<(), String> {
         part_dir.clone(),
         model,
         run,
+        args.backend,
         args.training_config(two_digit::training()),
         args.resume,
     );

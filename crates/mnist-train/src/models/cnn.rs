@@ -15,6 +15,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use crate::backend::BackendKind;
 use crate::model::Classifier;
 
 /// How the convolutions are computed. Both use the parameters of Burn's
@@ -28,6 +29,19 @@ pub enum ConvMethod {
     /// images, on `[channels, batch, height, width]` tensors
     /// ([`conv3x3_as_matmul`]).
     Matmul,
+}
+
+impl ConvMethod {
+    /// The faster method on `backend`, as `cnn bench` measures it: the
+    /// matrix product on Burn's own CPU backends (flex, ndarray), whose
+    /// `Conv2d` backward pass is slow; Burn's `Conv2d` elsewhere, where it
+    /// is the library's own convolution (LibTorch's, CubeCL's).
+    pub fn fastest_on(backend: BackendKind) -> Self {
+        match backend {
+            BackendKind::Flex | BackendKind::Ndarray => Self::Matmul,
+            BackendKind::Tch | BackendKind::Wgpu | BackendKind::Cuda => Self::Burn,
+        }
+    }
 }
 
 #[derive(Config, Debug)]
