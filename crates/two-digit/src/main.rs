@@ -329,9 +329,13 @@ struct BenchTask<'a> {
 impl BackendTask for BenchTask<'_> {
     type Output = BenchResult;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+        // The models as training builds them on this backend.
         let models = &self.args.models;
-        let configs: Vec<ModelConfig> = models.iter().map(|m| m.config()).collect();
+        let configs: Vec<ModelConfig> = models
+            .iter()
+            .map(|m| m.config().with_fastest_conv(backend))
+            .collect();
         let times = time_steps_in_rounds::<B>(
             &configs,
             self.data,
@@ -341,7 +345,7 @@ impl BackendTask for BenchTask<'_> {
             &device,
         );
         let steps = models.iter().copied().zip(times).collect();
-        let cnn_layers = match Model::Cnn.config() {
+        let cnn_layers = match Model::Cnn.config().with_fastest_conv(backend) {
             ModelConfig::Cnn(config) if models.contains(&Model::Cnn) => Some(cnn_layer_times::<B>(
                 &config,
                 self.data,
