@@ -6,6 +6,10 @@ paired comparisons with the Burn part on the same machine (needs torch, numpy).
     python course_cnn.py full SEED...   the course run: 54,000 images, 10
                                         epochs, the final model tested on
                                         10,000; prints seconds per epoch
+    python course_cnn.py step [STEPS]   the raw training step on one batch of
+                                        32, as `cnn bench` times it: median
+                                        of 3 rounds, split into forward,
+                                        backward and optimiser
 """
 import gzip
 import sys
@@ -70,7 +74,38 @@ def accuracy(model, n):
     return 100 * (predicted == test_y[:n]).mean()
 
 
+def time_step(steps):
+    """Milliseconds per raw step: (total, forward, backward, optimiser)."""
+    torch.manual_seed(1)
+    model = course_cnn()
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    x, y = torch.tensor(train_x[:32]), torch.tensor(train_y[:32].astype(np.int64))
+    phases = np.zeros(3)
+    for step in range(3 + steps):
+        if step == 3:
+            phases[:] = 0
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        t1 = time.perf_counter()
+        sgd.zero_grad()
+        loss.backward()
+        t2 = time.perf_counter()
+        sgd.step()
+        t3 = time.perf_counter()
+        phases += (t1 - t0, t2 - t1, t3 - t2)
+    phases *= 1e3 / steps
+    return (phases.sum(), *phases)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "step":
+        steps = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+        rounds = np.array([time_step(steps) for _ in range(3)])
+        step, forward, backward, optimiser = np.median(rounds, axis=0)
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, batch 32: "
+              f"raw step {step:.2f} ms (forward {forward:.2f}, backward {backward:.2f}, "
+              f"optimiser {optimiser:.2f}); an epoch of 1,687 steps {step * 1.687:.1f} s")
+        sys.exit()
     mode, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [1]
     for seed in seeds:
         if mode == "short":

@@ -11,8 +11,8 @@ use std::time::Instant;
 use cnn::serve::{CANVAS, Classify, DigitModel, MAX_SIDE, answer, drawing_png, serve};
 use mnist_data::Mnist;
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::image_input::digit_from_bytes;
+use mnist_train::model::TrainBackend;
 
 use crate::{BenchServe, text};
 
@@ -53,7 +53,7 @@ struct Task {
 impl BackendTask for Task {
     type Output = Result<(), String>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         let mut model = DigitModel::<B::InnerBackend>::load(&self.args.model.model, device)?;
         for png in self.drawings.iter().cycle().take(WARM_UP) {
             answer(png, &mut model).map_err(text)?;

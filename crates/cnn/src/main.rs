@@ -16,9 +16,9 @@ use mnist_train::backend::{BackendKind, BackendTask, run_on};
 use mnist_train::bench::{
     LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps_in_rounds,
 };
-use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::{TrainedModel, find_model, load_images, write_predictions_csv};
+use mnist_train::model::TrainBackend;
 use mnist_train::model::{ConvMethod, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, run};
 
@@ -258,7 +258,7 @@ struct TrainTask<'a> {
 impl BackendTask for TrainTask<'_> {
     type Output = Result<(), String>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         print_plan(self.spec, self.data, backend);
         let outcome = run::<B>(self.spec, self.data, &device, backend).map_err(text)?;
         if outcome.test.is_none() {
@@ -309,7 +309,7 @@ struct PredictTask(Predict);
 impl BackendTask for PredictTask {
     type Output = Result<(), String>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let args = self.0;
         let model =
             TrainedModel::<B::InnerBackend>::load(&args.model.model, &device).map_err(text)?;
@@ -393,7 +393,7 @@ struct ServeTask {
 impl BackendTask for ServeTask {
     type Output = Result<(), String>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         let dir = &self.args.model.model;
         let model = DigitModel::<B::InnerBackend>::load(dir, device)?;
         let address = self.listener.local_addr().map_err(text)?;
@@ -442,18 +442,29 @@ fn bench(args: Bench) -> Result<(), String> {
         };
         let result = run_on(backend, task).map_err(text)?;
         println!(
-            "\n{:<8} {:<7} {:>12} {:>13} {:>9} {:>8}",
-            "backend", "conv", "raw step ms", "loop step ms", "loop/raw", "epoch s"
+            "\n{:<8} {:<7} {:>12} {:>13} {:>9} {:>8}   raw step: {:>8} {:>9} {:>9}",
+            "backend",
+            "conv",
+            "raw step ms",
+            "loop step ms",
+            "loop/raw",
+            "epoch s",
+            "forward",
+            "backward",
+            "optimiser"
         );
         for (conv, times) in &result.steps {
             println!(
-                "{:<8} {:<7} {:>12.2} {:>13.2} {:>8.2}x {:>8.1}",
+                "{:<8} {:<7} {:>12.2} {:>13.2} {:>8.2}x {:>8.1}   {:>18.2} {:>9.2} {:>9.2}",
                 backend.name(),
                 conv_name(*conv),
                 times.raw_ms,
                 times.loop_ms,
                 times.loop_ms / times.raw_ms,
-                times.loop_ms * epoch_steps as f64 / 1e3
+                times.loop_ms * epoch_steps as f64 / 1e3,
+                times.forward_ms,
+                times.backward_ms,
+                times.optimizer_ms
             );
         }
         println!(
@@ -493,7 +504,7 @@ struct BenchResult {
 impl BackendTask for BenchTask<'_> {
     type Output = BenchResult;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let (batch_size, steps) = (self.args.batch_size as usize, self.args.steps as usize);
         let methods: Vec<ConvMethod> = self.args.conv.iter().map(|c| c.method()).collect();
         let models: Vec<ModelConfig> = methods

@@ -31,6 +31,7 @@ use mnist_data::Images;
 use mnist_train::burn::tensor::backend::Backend;
 use mnist_train::image_input::{DigitError, digit_from_bytes};
 use mnist_train::inference::TrainedModel;
+use mnist_train::model::CnnOps;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -85,7 +86,7 @@ pub struct DigitModel<B: Backend> {
     device: B::Device,
 }
 
-impl<B: Backend> DigitModel<B> {
+impl<B: CnnOps> DigitModel<B> {
     /// Loads the model in `checkpoints` (model.json and model.mpk), which
     /// must read one 28×28 digit, and runs it once so that the first
     /// drawing does not pay for the backend's start.
@@ -111,7 +112,7 @@ impl<B: Backend> DigitModel<B> {
     }
 }
 
-impl<B: Backend> Classify for DigitModel<B> {
+impl<B: CnnOps> Classify for DigitModel<B> {
     fn classify(&mut self, pixels: &[u8]) -> [f32; 10] {
         let image = Images::new(1, 28, 28, pixels.to_vec());
         self.model.predict(&image, &self.device).probabilities(0, 0)

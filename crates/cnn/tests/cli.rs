@@ -329,16 +329,21 @@ fn bench_prints_step_times_and_a_per_layer_table_for_both_conv_methods() {
             .lines()
             .find(|l| l.split_whitespace().take(2).eq(["flex", conv]))
             .unwrap_or_else(|| panic!("a flex {conv} row: {text}"));
-        // raw ms, loop ms, loop/raw, epoch seconds
+        // raw ms, loop ms, loop/raw, epoch seconds; the raw step's
+        // forward, backward and optimiser ms
         let n = numbers(row);
-        assert_eq!(n.len(), 4, "{row}");
+        assert_eq!(n.len(), 7, "{row}");
+        assert!(
+            n[4] + n[5] + n[6] <= n[0] * 1.01,
+            "parts add up to the raw step: {row}"
+        );
         assert!(n.iter().all(|&x| x > 0.0), "{row}");
     }
     assert!(
         text.contains("matmul fwd") && text.contains("burn bwd"),
         "{text}"
     );
-    for layer in ["conv1", "pool1", "conv2", "linear 128", "loss", "total"] {
+    for layer in ["block1", "block2", "linear 128", "loss", "total"] {
         let row = text
             .lines()
             .find(|l| l.starts_with(layer))

@@ -5,8 +5,8 @@
 
 use mnist_data::Dataset;
 use mnist_report::metrics::median;
-use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::model::MlpConfig;
+use mnist_train::model::TrainBackend;
 use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
@@ -35,7 +35,7 @@ impl EpochTimes {
 /// `epochs` timed ones over `train_set` (shuffle, batches, forward, loss,
 /// backward, SGD step, running metrics; validation is a single image, so
 /// the time is the training pass).
-pub fn time_epochs<B: AutodiffBackend>(
+pub fn time_epochs<B: TrainBackend>(
     train_set: &Dataset,
     hidden: usize,
     batch_size: usize,

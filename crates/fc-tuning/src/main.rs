@@ -14,7 +14,7 @@ use fc_tuning::tsne::{TsneOptions, tsne_study};
 use mnist_data::Mnist;
 use mnist_report::PartReport;
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::burn::tensor::backend::AutodiffBackend;
+use mnist_train::model::TrainBackend;
 
 #[derive(Parser)]
 #[command(
@@ -217,7 +217,7 @@ struct StudiesTask<'a> {
 impl BackendTask for StudiesTask<'_> {
     type Output = Result<(), String>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         let Self {
             args,
             data,
@@ -383,7 +383,7 @@ struct BenchTask<'a> {
 impl BackendTask for BenchTask<'_> {
     type Output = Result<fc_tuning::bench::EpochTimes, mnist_train::train::TrainError>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, _backend: BackendKind) -> Self::Output {
         time_epochs::<B>(
             self.train,
             self.args.hidden as usize,

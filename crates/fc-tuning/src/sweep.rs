@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use mnist_data::{Dataset, Mnist};
 use mnist_report::{PartReport, ResultRow, RunStatus};
 use mnist_train::BackendKind;
-use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::checkpoint::CheckpointError;
+use mnist_train::model::TrainBackend;
 use mnist_train::run::{RunError, RunOutcome, RunSpec, Splits, Tested, run};
 use mnist_train::train::TrainError;
 
@@ -143,7 +143,7 @@ pub fn is_done(row: &ResultRow, config: &FcConfig, seed: u64) -> bool {
 }
 
 /// Runs `configs` one after the other on backend `B`.
-pub fn run_sweep<B: AutodiffBackend>(
+pub fn run_sweep<B: TrainBackend>(
     configs: &[FcConfig],
     data: &StudyData,
     options: &SweepOptions,
@@ -242,7 +242,7 @@ fn tested_val_accuracy(outcome: &RunOutcome, protocol: Protocol) -> f64 {
 /// Runs one configuration, resuming its last checkpoint when there is one
 /// made with the same settings (and starting afresh when it was made with
 /// other settings).
-fn run_one<B: AutodiffBackend>(
+fn run_one<B: TrainBackend>(
     config: &FcConfig,
     data: &StudyData,
     options: &SweepOptions,

@@ -13,9 +13,9 @@ use mnist_report::ReportError;
 use mnist_train::batch::images_tensor;
 use mnist_train::burn::module::AutodiffModule;
 use mnist_train::burn::prelude::*;
-use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::evaluate::evaluate;
 use mnist_train::model::Mlp;
+use mnist_train::model::TrainBackend;
 use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
 
 use crate::studies::FcConfig;
@@ -169,7 +169,7 @@ pub struct TsneSummary {
 /// `test` before and after training, and writes `tsne.png`, `tsne.csv` and
 /// `tsne.md` into `out_dir`.
 #[allow(clippy::too_many_arguments)]
-pub fn tsne_study<B: AutodiffBackend>(
+pub fn tsne_study<B: TrainBackend>(
     config: &FcConfig,
     train_set: &Dataset,
     validation: &Dataset,

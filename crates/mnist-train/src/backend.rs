@@ -2,7 +2,7 @@
 //! over Burn's backend types; this file is the one place that turns a
 //! `--backend` flag into a type, by calling a generic [`BackendTask`].
 
-use burn::tensor::backend::AutodiffBackend;
+use crate::model::TrainBackend;
 use clap::ValueEnum;
 
 /// The backends a run can ask for. Whether each is available depends on the
@@ -64,7 +64,7 @@ impl std::fmt::Display for BackendKind {
 pub trait BackendTask {
     type Output;
     /// `backend` names the backend `B` for reports.
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output;
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output;
 }
 
 #[derive(Debug, thiserror::Error)]

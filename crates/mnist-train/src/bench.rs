@@ -6,18 +6,19 @@
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
+use burn::nn::conv::Conv2d;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
-use burn::tensor::backend::AutodiffBackend;
 use mnist_data::Dataset;
 use mnist_report::metrics::median;
 
 use crate::batch::batch;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::loss::cross_entropy;
-use crate::model::{Classifier, Cnn, CnnConfig, ConvMethod, ModelConfig, ModelTask};
-use crate::models::cnn::{channels_first, conv_matmul, flatten_valid};
+use crate::model::{Classifier, Cnn, CnnConfig, ConvMethod, ModelConfig, ModelTask, TrainBackend};
+use crate::models::cnn::{channels_first, conv_pool_relu};
+use crate::models::cnn_ops::flatten_channels_first;
 use crate::train::{TrainOptions, TrainingData, train};
 
 /// Milliseconds per step.
@@ -25,11 +26,16 @@ use crate::train::{TrainOptions, TrainingData, train};
 pub struct StepTimes {
     pub raw_ms: f64,
     pub loop_ms: f64,
+    /// The raw step's parts: forward pass and loss, backward pass,
+    /// optimiser step (gradients gathered and applied).
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+    pub optimizer_ms: f64,
 }
 
 /// Times `steps` training steps of `model` at `batch_size` on `data`
 /// (which needs at least `steps × batch_size` images), after a warm-up.
-pub fn time_steps<B: AutodiffBackend>(
+pub fn time_steps<B: TrainBackend>(
     model: &ModelConfig,
     data: &Dataset,
     batch_size: usize,
@@ -48,7 +54,7 @@ pub fn time_steps<B: AutodiffBackend>(
     )
 }
 
-struct StepBench<'a, B: AutodiffBackend> {
+struct StepBench<'a, B: TrainBackend> {
     data: &'a Dataset,
     batch_size: usize,
     steps: usize,
@@ -57,7 +63,7 @@ struct StepBench<'a, B: AutodiffBackend> {
 
 const WARM_UP: usize = 3;
 
-impl<B: AutodiffBackend> ModelTask<B> for StepBench<'_, B> {
+impl<B: TrainBackend> ModelTask<B> for StepBench<'_, B> {
     type Output = StepTimes;
 
     fn run<M>(self, model: M) -> StepTimes
@@ -80,19 +86,33 @@ impl<B: AutodiffBackend> ModelTask<B> for StepBench<'_, B> {
         let prepared = batch::<B>(data, &indices, device);
         let mut optimizer = OptimizerConfig::burn_sgd(0.9, true).init::<B, M>();
         let mut raw_model = model.clone();
+        // Seconds in each phase: forward, backward, optimiser.
+        let mut phases = [0.0; 3];
         let mut start = Instant::now();
         for step in 0..WARM_UP + steps {
             if step == WARM_UP {
                 let _ = B::sync(device);
+                phases = [0.0; 3];
                 start = Instant::now();
             }
+            let mut phase = Instant::now();
+            let mut lap = |i: usize| {
+                let _ = B::sync(device);
+                phases[i] += phase.elapsed().as_secs_f64();
+                phase = Instant::now();
+            };
             let logits = raw_model.forward(prepared.images.clone());
             let loss = cross_entropy(&logits, &prepared.targets);
-            let grads = GradientsParams::from_grads(loss.backward(), &raw_model);
+            lap(0);
+            let grads = loss.backward();
+            lap(1);
+            let grads = GradientsParams::from_grads(grads, &raw_model);
             raw_model = optimizer.step(0.01, raw_model, grads);
+            lap(2);
         }
         let _ = B::sync(device);
         let raw_ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+        let [forward_ms, backward_ms, optimizer_ms] = phases.map(|s| s * 1e3 / steps as f64);
 
         // The loop: two epochs of `steps` steps; the second one is timed
         // (the first warms up). Validation is a single image.
@@ -116,14 +136,20 @@ impl<B: AutodiffBackend> ModelTask<B> for StepBench<'_, B> {
                 .map_or(f64::NAN, |e| e.seconds * 1e3 / steps as f64),
             Err(_) => f64::NAN,
         };
-        StepTimes { raw_ms, loop_ms }
+        StepTimes {
+            raw_ms,
+            loop_ms,
+            forward_ms,
+            backward_ms,
+            optimizer_ms,
+        }
     }
 }
 
 /// [`time_steps`] for each of `models`, in `rounds` taken in turn so that a
 /// noisy moment of a shared machine hits every model alike: the medians, one
 /// per model.
-pub fn time_steps_in_rounds<B: AutodiffBackend>(
+pub fn time_steps_in_rounds<B: TrainBackend>(
     models: &[ModelConfig],
     data: &Dataset,
     batch_size: usize,
@@ -139,9 +165,15 @@ pub fn time_steps_in_rounds<B: AutodiffBackend>(
     }
     samples
         .into_iter()
-        .map(|s| StepTimes {
-            raw_ms: median(s.iter().map(|t| t.raw_ms)).unwrap_or(f64::NAN),
-            loop_ms: median(s.iter().map(|t| t.loop_ms)).unwrap_or(f64::NAN),
+        .map(|s| {
+            let median_of = |f: fn(&StepTimes) -> f64| median(s.iter().map(f)).unwrap_or(f64::NAN);
+            StepTimes {
+                raw_ms: median_of(|t| t.raw_ms),
+                loop_ms: median_of(|t| t.loop_ms),
+                forward_ms: median_of(|t| t.forward_ms),
+                backward_ms: median_of(|t| t.backward_ms),
+                optimizer_ms: median_of(|t| t.optimizer_ms),
+            }
         })
         .collect()
 }
@@ -159,8 +191,10 @@ pub struct LayerTime {
 /// batch of `batch_size` images from `data`: each layer is run on the
 /// previous layer's output (detached, and tracked for gradients except for
 /// the images) and the backward pass starts from the sum of its output.
-/// Medians of `repeats` runs after a warm-up.
-pub fn cnn_layer_times<B: AutodiffBackend>(
+/// A block is a convolution, its ReLU and its pooling, which the matmul
+/// method computes as one operation. Medians of `repeats` runs after a
+/// warm-up.
+pub fn cnn_layer_times<B: TrainBackend>(
     config: &CnnConfig,
     data: &Dataset,
     batch_size: usize,
@@ -178,27 +212,19 @@ pub fn cnn_layer_times<B: AutodiffBackend>(
         times: &mut times,
     };
     let images = prepared.images;
-    let width = images.dims()[3];
     let features = match model.conv {
         ConvMethod::Burn => {
-            let x = timer.layer("conv1", images, false, |x| model.conv1.forward(x));
-            let x = timer.layer("relu1", x, true, relu);
-            let x = timer.layer("pool1", x, true, |x| model.pool.forward(x));
-            let x = timer.layer("conv2", x, true, |x| model.conv2.forward(x));
-            let x = timer.layer("relu2", x, true, relu);
-            let x = timer.layer("pool2", x, true, |x| model.pool.forward(x));
+            let block = |conv: &Conv2d<B>, x| model.pool.forward(relu(conv.forward(x)));
+            let x = timer.layer("block1", images, false, |x| block(&model.conv1, x));
+            let x = timer.layer("block2", x, true, |x| block(&model.conv2, x));
             timer.layer("flatten", x, true, |x| x.flatten::<2>(1, 3))
         }
         ConvMethod::Matmul => {
-            let x = timer.layer("conv1", images, false, |x| {
-                conv_matmul(&model.conv1, channels_first(x))
+            let x = timer.layer("block1", images, false, |x| {
+                conv_pool_relu(&model.conv1, channels_first(x))
             });
-            let x = timer.layer("relu1", x, true, relu);
-            let x = timer.layer("pool1", x, true, |x| model.pool.forward(x));
-            let x = timer.layer("conv2", x, true, |x| conv_matmul(&model.conv2, x));
-            let x = timer.layer("relu2", x, true, relu);
-            let x = timer.layer("pool2", x, true, |x| model.pool.forward(x));
-            timer.layer("flatten", x, true, |x| flatten_valid(x, width))
+            let x = timer.layer("block2", x, true, |x| conv_pool_relu(&model.conv2, x));
+            timer.layer("flatten", x, true, flatten_channels_first)
         }
     };
     let x = timer.layer("linear 128", features, true, |x| model.hidden.forward(x));
@@ -209,13 +235,13 @@ pub fn cnn_layer_times<B: AutodiffBackend>(
     times
 }
 
-struct LayerTimer<'a, B: AutodiffBackend> {
+struct LayerTimer<'a, B: TrainBackend> {
     repeats: usize,
     device: &'a B::Device,
     times: &'a mut Vec<LayerTime>,
 }
 
-impl<B: AutodiffBackend> LayerTimer<'_, B> {
+impl<B: TrainBackend> LayerTimer<'_, B> {
     /// Times `layer` on `input` and returns its output, detached.
     fn layer<const D: usize, const E: usize>(
         &mut self,
@@ -245,7 +271,7 @@ impl<B: AutodiffBackend> LayerTimer<'_, B> {
 }
 
 /// Median milliseconds of `repeats` calls of `f`, after a warm-up.
-fn median_ms<B: AutodiffBackend>(repeats: usize, device: &B::Device, mut f: impl FnMut()) -> f64 {
+fn median_ms<B: TrainBackend>(repeats: usize, device: &B::Device, mut f: impl FnMut()) -> f64 {
     for _ in 0..WARM_UP {
         f();
     }

@@ -11,7 +11,7 @@ use mnist_data::{DataError, Images, idx};
 use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_model};
 use crate::evaluate::{Predictions, predict};
 use crate::image_input::{ImageInputError, load_digit};
-use crate::model::{Classifier, ModelConfig};
+use crate::model::{Classifier, CnnOps, ModelConfig};
 use crate::models::cnn::Cnn;
 use crate::models::mlp::Mlp;
 
@@ -136,7 +136,7 @@ enum LoadedModel<B: Backend> {
     Cnn(Box<Cnn<B>>),
 }
 
-impl<B: Backend> TrainedModel<B> {
+impl<B: CnnOps> TrainedModel<B> {
     /// Loads the model a run tested from its checkpoint folder.
     pub fn load(checkpoints: &Path, device: &B::Device) -> Result<Self, CheckpointError> {
         let config_path = checkpoints.join(MODEL_CONFIG_FILE);
@@ -165,7 +165,7 @@ impl<B: Backend> TrainedModel<B> {
     }
 }
 
-impl<B: Backend> Classifier<B> for TrainedModel<B> {
+impl<B: CnnOps> Classifier<B> for TrainedModel<B> {
     fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
         match &self.model {
             LoadedModel::Mlp(m) => m.forward(images),

@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand, ValueEnum};
 use mnist_data::Mnist;
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
 use mnist_train::bench::time_steps;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
+use mnist_train::model::TrainBackend;
 use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, Tested, run};
 use mnist_train::{OptimizerConfig, TrainingConfig};
@@ -198,7 +198,7 @@ struct TrainTask<'a> {
 
 impl BackendTask for TrainTask<'_> {
     type Output = Result<(), mnist_train::run::RunError>;
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         let outcome = run::<B>(self.spec, self.data, &device, backend)?;
         println!("Report: {}", outcome.report_dir.display());
         Ok(())
@@ -214,7 +214,7 @@ struct PredictTask {
 
 impl BackendTask for PredictTask {
     type Output = Result<(), String>;
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         let model = TrainedModel::<B::InnerBackend>::load(&self.checkpoint, &device)
             .map_err(|e| e.to_string())?;
         let (height, width) = model.config.image_size();
@@ -254,7 +254,7 @@ struct BenchTask<'a> {
 
 impl BackendTask for BenchTask<'_> {
     type Output = mnist_train::bench::StepTimes;
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         time_steps::<B>(self.config, self.data, self.batch_size, self.steps, &device)
     }
 }

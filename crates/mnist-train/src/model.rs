@@ -3,6 +3,7 @@
 use burn::prelude::*;
 
 pub use crate::models::cnn::{Cnn, CnnConfig, ConvMethod};
+pub use crate::models::cnn_ops::{CnnOps, TrainBackend};
 pub use crate::models::mlp::{Activation, Mlp, MlpConfig};
 
 /// A classifier of images into 10 digits, with one head (MNIST) or more
@@ -71,7 +72,7 @@ impl ModelConfig {
 }
 
 /// Work to do with a concrete model, whichever [`ModelConfig`] it came from.
-pub trait ModelTask<B: burn::tensor::backend::AutodiffBackend> {
+pub trait ModelTask<B: TrainBackend> {
     type Output;
     fn run<M>(self, model: M) -> Self::Output
     where
@@ -83,7 +84,7 @@ impl ModelConfig {
     /// Builds the model on `device` and hands it to `task`.
     pub fn with_model<B, T>(&self, device: &B::Device, task: T) -> T::Output
     where
-        B: burn::tensor::backend::AutodiffBackend,
+        B: TrainBackend,
         T: ModelTask<B>,
     {
         match self {

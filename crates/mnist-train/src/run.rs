@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::model::TrainBackend;
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
 use mnist_data::{Dataset, course_split};
 use mnist_report::{
     ConfusionMatrix, EpochMetrics, GalleryItem, PartReport, Provenance, ReportError, RunStatus,
@@ -127,7 +127,7 @@ pub enum RunError {
 }
 
 /// Runs `spec` on backend `B`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: TrainBackend>(
     spec: &RunSpec,
     data: &Splits,
     device: &B::Device,
@@ -143,14 +143,14 @@ pub fn run<B: AutodiffBackend>(
     spec.model.with_model::<B, _>(device, task)
 }
 
-struct RunTask<'a, B: AutodiffBackend> {
+struct RunTask<'a, B: TrainBackend> {
     spec: &'a RunSpec,
     data: &'a Splits,
     device: &'a B::Device,
     backend: BackendKind,
 }
 
-impl<B: AutodiffBackend> ModelTask<B> for RunTask<'_, B> {
+impl<B: TrainBackend> ModelTask<B> for RunTask<'_, B> {
     type Output = Result<RunOutcome, RunError>;
 
     fn run<M>(self, model: M) -> Self::Output

@@ -3,9 +3,16 @@
 #![cfg(feature = "test-wgpu")]
 mod common;
 
+use burn::module::{AutodiffModule, Module};
+use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::prelude::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use common::{Flex, learn_separable};
-use mnist_train::model::MlpConfig;
+use mnist_train::Classifier;
+use mnist_train::batch::batch;
+use mnist_train::checkpoint::{load_model, save_model};
+use mnist_train::loss::cross_entropy;
+use mnist_train::model::{CnnConfig, ConvMethod, MlpConfig};
 
 type Wgpu = burn::backend::Autodiff<burn::backend::Wgpu>;
 
@@ -16,60 +23,77 @@ fn wgpu_learns_a_separable_problem() {
     assert!(accuracy >= 0.99, "accuracy {accuracy}");
 }
 
-/// The same few SGD steps from the same weights on flex and on wgpu give the
-/// same losses, within float tolerance.
-#[test]
-fn wgpu_agrees_with_flex() {
-    use burn::module::AutodiffModule;
-    use burn::optim::{GradientsParams, Optimizer, SgdConfig};
-    use burn::prelude::ElementConversion;
-    use mnist_train::Classifier;
-    use mnist_train::batch::batch;
-    use mnist_train::checkpoint::{load_model, save_model};
-    use mnist_train::loss::cross_entropy;
+/// Losses of 8 SGD steps of `model` on batches of 32 training images.
+fn losses<B: AutodiffBackend, M>(mut model: M, device: &B::Device) -> Vec<f64>
+where
+    M: AutodiffModule<B> + Classifier<B>,
+{
+    let set = &common::mnist().train;
+    let mut optimizer = SgdConfig::new().init::<B, M>();
+    (0..8)
+        .map(|step| {
+            let indices: Vec<usize> = (step * 32..(step + 1) * 32).collect();
+            let batch = batch::<B>(set, &indices, device);
+            let loss = cross_entropy(&model.forward(batch.images), &batch.targets);
+            let value = loss.clone().into_scalar().elem::<f64>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(0.1, model.clone(), grads);
+            value
+        })
+        .collect()
+}
 
-    fn losses<B: AutodiffBackend, M>(mut model: M, device: &B::Device) -> Vec<f64>
-    where
-        M: AutodiffModule<B> + Classifier<B>,
-    {
-        let set = &common::mnist().train;
-        let mut optimizer = SgdConfig::new().init::<B, M>();
-        (0..8)
-            .map(|step| {
-                let indices: Vec<usize> = (step * 32..(step + 1) * 32).collect();
-                let batch = batch::<B>(set, &indices, device);
-                let loss = cross_entropy(&model.forward(batch.images), &batch.targets);
-                let value = loss.clone().into_scalar().elem::<f64>();
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(0.1, model.clone(), grads);
-                value
-            })
-            .collect()
-    }
-
-    // Both start from one saved set of weights (Burn initialises parameters
-    // lazily, so a model's weights exist only once it is used or saved).
-    let config = MlpConfig::new(vec![32]);
-    let dir = tempfile::tempdir().unwrap();
+/// `on_wgpu` loaded with `on_flex`'s weights (Burn initialises parameters
+/// lazily, so a model's weights exist only once it is used or saved).
+fn same_weights<M: Module<Flex>, N: Module<Wgpu>>(on_flex: M, on_wgpu: N) -> (M, N) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
     let weights = dir.path().join("start.mpk");
-    save_model(&config.init::<Flex>(&Default::default()), &weights).unwrap();
-    let flex_model = load_model(
-        config.init::<Flex>(&Default::default()),
-        &weights,
-        &Default::default(),
+    save_model(&on_flex, &weights).expect("the weights save");
+    (
+        load_model(on_flex, &weights, &Default::default()).expect("flex loads them"),
+        load_model(on_wgpu, &weights, &Default::default()).expect("wgpu loads them"),
     )
-    .unwrap();
-    let wgpu_device = Default::default();
-    let wgpu_model = load_model(config.init::<Wgpu>(&wgpu_device), &weights, &wgpu_device).unwrap();
+}
 
-    let on_flex = losses::<Flex, _>(flex_model, &Default::default());
-    let on_wgpu = losses::<Wgpu, _>(wgpu_model, &wgpu_device);
+fn assert_same_losses(on_flex: &[f64], on_wgpu: &[f64]) {
     assert!(on_flex[7] < on_flex[0], "loss falls on flex: {on_flex:?}");
     assert!(on_wgpu[7] < on_wgpu[0], "loss falls on wgpu: {on_wgpu:?}");
-    for (f, w) in on_flex.iter().zip(&on_wgpu) {
+    for (f, w) in on_flex.iter().zip(on_wgpu) {
         assert!(
             (f - w).abs() < 1e-3 * f.abs().max(1.0),
             "flex {on_flex:?} vs wgpu {on_wgpu:?}"
         );
     }
+}
+
+/// The same few SGD steps from the same weights on flex and on wgpu give the
+/// same losses, within float tolerance.
+#[test]
+fn wgpu_agrees_with_flex() {
+    let config = MlpConfig::new(vec![32]);
+    let (flex, wgpu) = same_weights(
+        config.init::<Flex>(&Default::default()),
+        config.init::<Wgpu>(&Default::default()),
+    );
+    assert_same_losses(
+        &losses::<Flex, _>(flex, &Default::default()),
+        &losses::<Wgpu, _>(wgpu, &Default::default()),
+    );
+}
+
+/// The CNN's conv blocks in Burn's own operations (wgpu) and in Flex's
+/// kernels train alike.
+#[test]
+fn wgpu_cnn_agrees_with_flex() {
+    let config = CnnConfig::new()
+        .with_dropout(0.0)
+        .with_conv(ConvMethod::Matmul);
+    let (flex, wgpu) = same_weights(
+        config.init::<Flex>(&Default::default()),
+        config.init::<Wgpu>(&Default::default()),
+    );
+    assert_same_losses(
+        &losses::<Flex, _>(flex, &Default::default()),
+        &losses::<Wgpu, _>(wgpu, &Default::default()),
+    );
 }

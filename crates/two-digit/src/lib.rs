@@ -12,11 +12,10 @@ use std::path::{Path, PathBuf};
 use mnist_data::two_digit as composer;
 use mnist_data::{Dataset, Mnist};
 use mnist_report::plot::{GalleryItem, gallery};
-use mnist_train::burn::tensor::backend::Backend;
 use mnist_train::checkpoint::CheckpointError;
 use mnist_train::evaluate::evaluate;
 use mnist_train::inference::TrainedModel;
-use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_train::model::{CnnConfig, CnnOps, MlpConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, Tested};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
@@ -161,7 +160,7 @@ pub enum EvalError {
 
 /// Evaluates the trained model in `model_dir` (`model.json` + `model.mpk`)
 /// on a two-digit `set`.
-pub fn evaluate_set<B: Backend>(
+pub fn evaluate_set<B: CnnOps>(
     model_dir: &Path,
     set: &Dataset,
     device: &B::Device,

@@ -11,10 +11,10 @@ use mnist_train::backend::{BackendKind, BackendTask, run_on};
 use mnist_train::bench::{
     LayerTime, StepTimes, cnn_layer_times, layer_table, time_steps_in_rounds,
 };
-use mnist_train::burn::tensor::backend::AutodiffBackend;
 use mnist_train::cli::TrainArgs;
 use mnist_train::inference::find_model;
 use mnist_train::model::ModelConfig;
+use mnist_train::model::TrainBackend;
 use mnist_train::run::{RunSpec, Splits, run};
 use two_digit::{Model, SetAccuracy};
 
@@ -159,7 +159,7 @@ struct TrainTask<'a> {
 impl BackendTask for TrainTask<'_> {
     type Output = Result<(), String>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         let Self { spec, data } = self;
         let t = &spec.training;
         println!(
@@ -242,7 +242,7 @@ struct EvalTask<'a> {
 impl BackendTask for EvalTask<'_> {
     type Output = Result<SetAccuracy, two_digit::EvalError>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
         two_digit::evaluate_set::<B::InnerBackend>(&self.args.model, &self.set, &device)
     }
 }
@@ -329,7 +329,7 @@ struct BenchTask<'a> {
 impl BackendTask for BenchTask<'_> {
     type Output = BenchResult;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
         // The models as training builds them on this backend.
         let models = &self.args.models;
         let configs: Vec<ModelConfig> = models

@@ -3,4 +3,6 @@
 //! parts 3 and 4 (28×28 or 42×28 input, one or two heads).
 
 pub mod cnn;
+pub mod cnn_ops;
+pub mod cpu_kernels;
 pub mod mlp;
