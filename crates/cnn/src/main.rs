@@ -149,9 +149,11 @@ struct Bench {
 /// How the convolutions are computed (`mnist_train::model::ConvMethod`).
 #[derive(Clone, Copy, ValueEnum)]
 enum Conv {
-    /// One matrix product per layer (faster on flex and ndarray).
+    /// Each convolution, pooling and ReLU as one operation: a matrix
+    /// product over 3x3 patches, or on flex its own kernels (faster on flex
+    /// and ndarray).
     Matmul,
-    /// Burn's Conv2d.
+    /// Burn's Conv2d and MaxPool2d.
     Burn,
 }
 
