@@ -625,27 +625,72 @@ mod tests {
         relu(max_pool2d(conv, [2, 2], [2, 2], [0, 0], [1, 1], false)).swap_dims(0, 1)
     }
 
+    /// Inputs on which the block is well conditioned: with random data two
+    /// convolution outputs in a pooling window can be equal to within
+    /// rounding, and two correct convolutions then send the gradient to
+    /// different pixels. Here each image is a ramp (4 per pixel, rising
+    /// towards one corner, a different corner per image) plus noise in [0, 1),
+    /// and the weights are positive, so neighbouring outputs differ by at
+    /// least 3 × the sum of the weights and each window has one clear maximum.
+    /// Even channels get a bias in [1, 2), odd ones a bias below every sum, so
+    /// the ReLU passes the first and zeroes the second, far from 0 both.
+    fn tie_free_inputs([channels, out, batch, height, width]: [usize; 5]) -> [TensorData; 4] {
+        let device = Default::default();
+        let random = |shape: Vec<usize>| {
+            Tensor::<Reference, 1>::random(
+                [shape.iter().product::<usize>()],
+                Distribution::Default,
+                &device,
+            )
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap()
+        };
+        let noise = random(vec![channels, batch, height, width]);
+        let mut x = Vec::with_capacity(noise.len());
+        for (i, noise) in noise.iter().enumerate() {
+            let (n, y, col) = (i / (height * width) % batch, i / width % height, i % width);
+            let y = if n % 2 == 0 { y } else { height - 1 - y };
+            let col = if n / 2 % 2 == 0 { col } else { width - 1 - col };
+            x.push(4.0 * (y + col) as f32 + noise);
+        }
+        let largest_sum = (9 * channels) as f32 * (4.0 * (height + width) as f32 + 1.0);
+        let bias: Vec<f32> = random(vec![out])
+            .iter()
+            .enumerate()
+            .map(|(o, r)| {
+                if o % 2 == 0 {
+                    1.0 + r
+                } else {
+                    -largest_sum - 1.0 - r
+                }
+            })
+            .collect();
+        [
+            TensorData::new(x, [channels, batch, height, width]),
+            TensorData::new(random(vec![out, channels, 3, 3]), [out, channels, 3, 3]),
+            TensorData::new(bias, [out]),
+            TensorData::new(
+                random(vec![out, batch, (height - 2) / 2, (width - 2) / 2]),
+                [out, batch, (height - 2) / 2, (width - 2) / 2],
+            ),
+        ]
+    }
+
     /// [`conv_block`] on `B` equals Burn's convolution, pooling and ReLU on
     /// Flex: the output and the gradients of input, weight and bias. The
     /// shapes cover Flex's direct kernel (1 and 3 channels) and its matrix
     /// product, odd sizes, and the course's two blocks.
     fn conv_block_equals_burns_layers<B: AutodiffBackend + CnnOps>() {
-        let device = Default::default();
-        Reference::seed(&device, 3);
-        for [channels, out, batch, height, width] in [
+        Reference::seed(&Default::default(), 3);
+        for shape in [
             [1, 32, 4, 26, 26],
             [32, 64, 4, 12, 12],
             [3, 5, 2, 9, 7],
             [4, 6, 3, 8, 11],
         ] {
-            let random = |shape: [usize; 4]| {
-                Tensor::<Reference, 4>::random(shape, Distribution::Default, &device).into_data()
-            };
-            let x = random([channels, batch, height, width]);
-            let weight = random([out, channels, 3, 3]);
-            let bias =
-                Tensor::<Reference, 1>::random([out], Distribution::Default, &device).into_data();
-            let weights = random([out, batch, (height - 2) / 2, (width - 2) / 2]);
+            let [channels, out, _, height, width] = shape;
+            let [x, weight, bias, weights] = tie_free_inputs(shape);
             let data = [&x, &weight, &bias, &weights];
             let ours = run::<B>(conv_block, data);
             let theirs = run::<Reference>(burns_layers, data);
