@@ -333,44 +333,64 @@ pub mod burn_ops {
     }
 }
 
-/// Backends with Burn's operations only.
-macro_rules! with_burn_ops {
-    ($($(#[$cfg:meta])* $backend:ty),* $(,)?) => {
-        $(
-            $(#[$cfg])*
-            impl CnnKernels for $backend {
-                type ConvBlockState = burn_ops::State<Self>;
+/// The GPU backends and LibTorch compute the CNN's operations with Burn's
+/// own operations ([`burn_ops`]). A marker for the generic implementation
+/// below, so that a GPU backend's code is compiled only in the binaries
+/// that use it: written out as `impl CnnKernels for Cuda`, it made this
+/// library compile all of the CUDA (or wgpu) backend's operations itself,
+/// minutes per build.
+pub trait BurnOpsKernels: Backend {}
 
-                fn conv_block_forward(
-                    x: FloatTensor<Self>,
-                    weight: FloatTensor<Self>,
-                    bias: FloatTensor<Self>,
-                ) -> (FloatTensor<Self>, Self::ConvBlockState) {
-                    burn_ops::forward::<Self>(x, weight, bias)
-                }
+impl<B: BurnOpsKernels> CnnKernels for B {
+    type ConvBlockState = burn_ops::State<B>;
 
-                fn conv_block_backward(
-                    state: Self::ConvBlockState,
-                    grad: FloatTensor<Self>,
-                    input_grad: bool,
-                ) -> ConvBlockGrads<Self> {
-                    burn_ops::backward::<Self>(state, grad, input_grad)
-                }
-            }
-        )*
-    };
+    fn conv_block_forward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: FloatTensor<B>,
+    ) -> (FloatTensor<B>, Self::ConvBlockState) {
+        burn_ops::forward::<B>(x, weight, bias)
+    }
+
+    fn conv_block_backward(
+        state: Self::ConvBlockState,
+        grad: FloatTensor<B>,
+        input_grad: bool,
+    ) -> ConvBlockGrads<B> {
+        burn_ops::backward::<B>(state, grad, input_grad)
+    }
 }
 
-with_burn_ops!(
-    #[cfg(feature = "ndarray")]
-    burn::backend::NdArray,
-    #[cfg(any(feature = "wgpu", feature = "test-wgpu"))]
-    burn::backend::Wgpu,
-    #[cfg(feature = "cuda")]
-    burn::backend::Cuda,
-    #[cfg(feature = "tch")]
-    burn::backend::LibTorch,
-);
+#[cfg(any(feature = "wgpu", feature = "test-wgpu"))]
+impl BurnOpsKernels for burn::backend::Wgpu {}
+#[cfg(feature = "cuda")]
+impl BurnOpsKernels for burn::backend::Cuda {}
+#[cfg(feature = "tch")]
+impl BurnOpsKernels for burn::backend::LibTorch {}
+
+/// ndarray, a CPU backend every part binary has, also uses Burn's
+/// operations, written out here (not through [`BurnOpsKernels`]) so that
+/// they are compiled once, in this library, rather than in every binary.
+#[cfg(feature = "ndarray")]
+impl CnnKernels for burn::backend::NdArray {
+    type ConvBlockState = burn_ops::State<Self>;
+
+    fn conv_block_forward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, Self::ConvBlockState) {
+        burn_ops::forward::<Self>(x, weight, bias)
+    }
+
+    fn conv_block_backward(
+        state: Self::ConvBlockState,
+        grad: FloatTensor<Self>,
+        input_grad: bool,
+    ) -> ConvBlockGrads<Self> {
+        burn_ops::backward::<Self>(state, grad, input_grad)
+    }
+}
 
 /// Flex runs the kernels of [`cpu_kernels`]: the whole block directly for
 /// inputs of few channels (the images), else patches, Flex's matrix product
