@@ -31,17 +31,19 @@ check() { # name, command...
 }
 
 # Clippy checks the code of every backend (the wgpu and cuda arms of
-# `--backend` included). The CUDA backend's crates are built (there is no GPU
-# to run them on). The tests run the wgpu backend for real on CI's software
-# Vulkan device, in tests/wgpu.rs only (feature test-wgpu): a binary with
-# the wgpu backend compiled in takes minutes to build, so the part binaries
-# are tested without it.
+# `--backend` included). The tests run the wgpu backend for real on CI's
+# software Vulkan device, in tests/wgpu.rs only (feature test-wgpu): a binary
+# with the wgpu backend compiled in takes minutes to build, so the part
+# binaries are tested without it. The CUDA backend's crates are built with the
+# tests (feature cuda-deps; there is no GPU to run them on), sharing the rest
+# of Burn with them: a separate `--features cuda` build would compile all of
+# Burn again with other features.
 all_backends=mnist-train/wgpu,mnist-train/cuda,mnist-train/tch-check,mnist-train/test-wgpu
-features=mnist-train/test-wgpu
+features=mnist-train/test-wgpu,mnist-train/cuda-deps
 
 check rustfmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets --locked --features "$all_backends" -- -D warnings
-check cuda-build cargo build -p mnist-train --lib --locked --features cuda
+check build cargo nextest run --workspace --features "$features" --profile grade --locked --no-run
 
 echo "== tests: cargo nextest run --workspace --features $features --profile grade $*"
 junit=target/nextest/grade/junit.xml
