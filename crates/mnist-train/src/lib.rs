@@ -26,4 +26,6 @@ pub mod bench;
 pub mod cli;
 pub mod image_input;
 pub mod inference;
+#[cfg(all(debug_assertions, not(test)))]
+pub mod instances;
 pub mod run;
