@@ -7,7 +7,8 @@
 //! see `Cargo.toml`) rustc shares generic instances between crates: a crate
 //! that needs `run::<Autodiff<Flex>>` links the copy an upstream crate has
 //! compiled. This function makes this crate compile them. Release builds
-//! (opt-level 3, no sharing) leave it out.
+//! (opt-level 3, no sharing) leave it out, and so does this crate's own
+//! unit-test build, which would only compile them again.
 
 use crate::bench::{cnn_layer_times, time_steps, time_steps_in_rounds};
 use crate::inference::TrainedModel;
