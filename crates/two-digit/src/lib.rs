@@ -71,7 +71,8 @@ impl Model {
     }
 
     /// PyTorch's seconds per training epoch on this 2-core machine, for the
-    /// same network and data (36,000 images, batch 64).
+    /// same network and data (36,000 images, batch 64), as measured when
+    /// Part 4 was specified (`reference/two_digit_step.py` measures it again).
     pub fn pytorch_epoch_seconds(self) -> f64 {
         match self {
             Self::Cnn => 12.8,

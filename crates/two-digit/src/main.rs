@@ -309,7 +309,11 @@ fn bench(args: Bench) -> Result<(), String> {
             print!("{}", layer_table(&[("cnn", layers)]));
         }
     }
-    println!("\n(vs torch: our epoch / PyTorch's on this machine; below 1 is faster.)");
+    println!(
+        "\n(PyTorch s: its epoch as measured when Part 4 was specified; vs torch: our epoch / \
+         that figure, below 1 is faster. The machine is noisy: for a paired figure, run \
+         crates/two-digit/reference/two_digit_step.py alongside.)"
+    );
     Ok(())
 }
 
