@@ -42,9 +42,11 @@
 //! # }
 //! ```
 
+pub mod cli;
 pub mod confusion;
 pub mod error;
 pub mod metrics;
+pub mod paths;
 pub mod plot;
 pub mod provenance;
 pub mod report;

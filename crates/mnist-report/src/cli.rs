@@ -1,0 +1,133 @@
+//! The command line every part shares: the flags that mean the same thing in
+//! all four parts, and how a binary ends on an error.
+//!
+//! Each part flattens [`PartArgs`] into its own `clap` parser (the Burn
+//! parts add `--backend` and the optimiser's flags on top), so `--quick`,
+//! `--seed`, `--epochs`, `--limit` and `--reports` read alike everywhere.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::paths::{committed_reports_dir, smoke_reports_dir};
+
+/// What `--quick` means in every part: a smoke run of this many training
+/// images,
+pub const QUICK_TRAIN_IMAGES: usize = 3_000;
+/// this many validation and test images each,
+pub const QUICK_EVAL_IMAGES: usize = 500;
+/// and this many epochs.
+pub const QUICK_EPOCHS: usize = 1;
+
+fn quick_help() -> String {
+    format!(
+        "A smoke run: {QUICK_TRAIN_IMAGES} training images, {QUICK_EVAL_IMAGES} validation and \
+         test images, {QUICK_EPOCHS} epoch; reported in target/runs/<part> unless --reports is \
+         given"
+    )
+}
+
+/// The flags every part takes.
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartArgs {
+    /// Epochs (default: the part's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// Seed for the split, the shuffles, the initial weights and dropout
+    /// (default: the part's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, help = quick_help())]
+    pub quick: bool,
+    /// Train on at most this many images (validation and test stay whole);
+    /// reported in target/runs/<part> unless --reports is given.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Folder for reports and checkpoints (default: reports/<part> for full
+    /// runs, target/runs/<part> for smoke runs).
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+}
+
+impl PartArgs {
+    /// `--epochs`, else one epoch for `--quick`, else `default`.
+    pub fn epochs_or(&self, default: usize) -> usize {
+        match (self.epochs, self.quick) {
+            (Some(epochs), _) => epochs as usize,
+            (None, true) => QUICK_EPOCHS,
+            (None, false) => default,
+        }
+    }
+
+    /// `--seed`, else `default`.
+    pub fn seed_or(&self, default: u64) -> u64 {
+        self.seed.unwrap_or(default)
+    }
+
+    /// Whether this is a smoke run (`--quick` or `--limit`), whose reports
+    /// stay out of `reports/`.
+    pub fn is_smoke_run(&self) -> bool {
+        self.quick || self.limit.is_some()
+    }
+
+    /// (training images, evaluation images) at most: `--quick` and `--limit`.
+    pub fn limits(&self) -> (usize, usize) {
+        let limit = self.limit.map(|l| l as usize);
+        match (self.quick, limit) {
+            (true, limit) => (limit.unwrap_or(QUICK_TRAIN_IMAGES), QUICK_EVAL_IMAGES),
+            (false, Some(limit)) => (limit, usize::MAX),
+            (false, None) => (usize::MAX, usize::MAX),
+        }
+    }
+
+    /// Where the part's runs are reported: `--reports` if given; smoke runs
+    /// in `target/runs/<part>`; full runs in `reports/<part>`.
+    pub fn reports_dir(&self, part: &str) -> PathBuf {
+        match &self.reports {
+            Some(dir) => dir.clone(),
+            None if self.is_smoke_run() => smoke_reports_dir(part),
+            None => committed_reports_dir(part),
+        }
+    }
+}
+
+/// How every binary ends: `error: …` on one line (with its causes) and a
+/// non-zero exit status, or success.
+pub fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_means_the_same_smoke_run_everywhere() {
+        let quick = PartArgs {
+            quick: true,
+            ..PartArgs::default()
+        };
+        assert_eq!(quick.limits(), (QUICK_TRAIN_IMAGES, QUICK_EVAL_IMAGES));
+        assert_eq!(quick.epochs_or(10), QUICK_EPOCHS);
+        assert_eq!(quick.reports_dir("cnn"), smoke_reports_dir("cnn"));
+        let full = PartArgs::default();
+        assert_eq!(full.epochs_or(10), 10);
+        assert_eq!(full.limits(), (usize::MAX, usize::MAX));
+        assert_eq!(full.reports_dir("cnn"), committed_reports_dir("cnn"));
+        let limited = PartArgs {
+            limit: Some(700),
+            epochs: Some(3),
+            ..PartArgs::default()
+        };
+        assert_eq!(limited.limits(), (700, usize::MAX));
+        assert_eq!(limited.epochs_or(10), 3);
+        assert!(limited.is_smoke_run());
+    }
+}
