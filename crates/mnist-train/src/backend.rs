@@ -1,9 +1,19 @@
 //! Choosing the backend at run time. Models and the training loop are generic
 //! over Burn's backend types; this file is the one place that turns a
-//! `--backend` flag into a type, by calling a generic [`BackendTask`].
+//! `--backend` flag into a type: each binary hands its command to [`run_on`]
+//! once, as a [`BackendTask`].
 
-use crate::model::TrainBackend;
+use burn::tensor::backend::AutodiffBackend;
 use clap::ValueEnum;
+
+use crate::models::ConvMethod;
+use crate::ops::CnnOps;
+
+/// A backend that trains the curriculum's models: autodiff over a backend,
+/// both with the CNN's fused operations.
+pub trait TrainBackend: AutodiffBackend<InnerBackend: CnnOps> + CnnOps {}
+
+impl<B: AutodiffBackend<InnerBackend: CnnOps> + CnnOps> TrainBackend for B {}
 
 /// The backends a run can ask for. Whether each is available depends on the
 /// cargo features the binary was built with.
@@ -31,6 +41,18 @@ impl BackendKind {
             Self::Wgpu => "wgpu",
             Self::Cuda => "cuda",
             Self::Tch => "tch",
+        }
+    }
+
+    /// The faster way to compute the CNN's conv blocks on this backend, as
+    /// `cnn bench` measures it: fused on Burn's own CPU backends (flex,
+    /// ndarray), whose `Conv2d` backward pass is slow; Burn's layers
+    /// elsewhere, where they are the library's own convolution (LibTorch's,
+    /// CubeCL's).
+    pub fn fastest_conv(self) -> ConvMethod {
+        match self {
+            Self::Flex | Self::Ndarray => ConvMethod::Fused,
+            Self::Tch | Self::Wgpu | Self::Cuda => ConvMethod::Layers,
         }
     }
 
@@ -84,6 +106,29 @@ pub enum BackendUnavailable {
     },
 }
 
+impl BackendKind {
+    /// An error unless this backend was compiled into the binary: checked
+    /// before any work starts.
+    pub fn check_compiled(self) -> Result<(), BackendUnavailable> {
+        if self.is_compiled() {
+            Ok(())
+        } else {
+            Err(self.not_compiled())
+        }
+    }
+
+    fn not_compiled(self) -> BackendUnavailable {
+        BackendUnavailable::NotCompiled {
+            requested: self,
+            available: BackendKind::compiled()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
 /// Runs `task` on the backend `kind`, with autodiff, on its default device.
 pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, BackendUnavailable> {
     use burn::backend::Autodiff;
@@ -112,14 +157,7 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, B
             kind,
         )),
         #[allow(unreachable_patterns)]
-        requested => Err(BackendUnavailable::NotCompiled {
-            requested,
-            available: BackendKind::compiled()
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        requested => Err(requested.not_compiled()),
     }
 }
 

@@ -1,25 +1,28 @@
 //! How long a training step takes: the raw step (forward, loss, backward,
 //! optimiser step on one prepared batch) against the training loop's time
 //! per step (batches built from the data, running metrics, progress), so
-//! any overhead of the loop shows.
+//! any overhead of the loop shows; and each CNN layer's share.
+//!
+//! [`StepBench`] is every part's `bench` command: one table of steps per
+//! backend, then the CNNs' per-layer table.
 
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
 use burn::nn::conv::Conv2d;
-use burn::optim::{GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use mnist_data::Dataset;
 use mnist_report::metrics::median;
 
+use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
 use crate::batch::batch;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::loss::cross_entropy;
-use crate::model::{Classifier, Cnn, CnnConfig, ConvMethod, ModelConfig, ModelTask, TrainBackend};
-use crate::models::cnn::{channels_first, conv_pool_relu};
-use crate::models::cnn_ops::flatten_channels_first;
-use crate::train::{TrainOptions, TrainingData, train};
+use crate::models::{Cnn, CnnConfig, ConvMethod, ModelConfig};
+use crate::ops::{channels_first, conv_pool_relu, flatten_channels_first};
+use crate::optimizer::ModelOptimizer;
+use crate::train::{TrainError, TrainOptions, TrainingData, train};
 
 /// Milliseconds per step.
 #[derive(Clone, Copy, Debug)]
@@ -33,116 +36,85 @@ pub struct StepTimes {
     pub optimizer_ms: f64,
 }
 
-/// Times `steps` training steps of `model` at `batch_size` on `data`
+/// Untimed steps or calls before timing.
+const WARM_UP: usize = 3;
+
+/// Times `steps` training steps of `config`'s model at `batch_size` on `data`
 /// (which needs at least `steps × batch_size` images), after a warm-up.
 pub fn time_steps<B: TrainBackend>(
-    model: &ModelConfig,
+    config: &ModelConfig,
     data: &Dataset,
     batch_size: usize,
     steps: usize,
     device: &B::Device,
 ) -> StepTimes {
     B::seed(device, 1);
-    model.with_model::<B, _>(
-        device,
-        StepBench::<B> {
-            data,
-            batch_size,
-            steps,
-            device,
-        },
-    )
-}
+    let model = config.init::<B>(device);
+    let training = TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true))
+        .with_batch_size(batch_size)
+        .with_epochs(2);
 
-struct StepBench<'a, B: TrainBackend> {
-    data: &'a Dataset,
-    batch_size: usize,
-    steps: usize,
-    device: &'a B::Device,
-}
-
-const WARM_UP: usize = 3;
-
-impl<B: TrainBackend> ModelTask<B> for StepBench<'_, B> {
-    type Output = StepTimes;
-
-    fn run<M>(self, model: M) -> StepTimes
-    where
-        M: AutodiffModule<B> + Classifier<B>,
-        M::InnerModule: Classifier<B::InnerBackend>,
-    {
-        let Self {
-            data,
-            batch_size,
-            steps,
-            device,
-        } = self;
-        let config = TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true))
-            .with_batch_size(batch_size)
-            .with_epochs(2);
-
-        // Raw: one batch, prepared once.
-        let indices: Vec<usize> = (0..batch_size).collect();
-        let prepared = batch::<B>(data, &indices, device);
-        let mut optimizer = OptimizerConfig::burn_sgd(0.9, true).init::<B, M>();
-        let mut raw_model = model.clone();
-        // Seconds in each phase: forward, backward, optimiser.
-        let mut phases = [0.0; 3];
-        let mut start = Instant::now();
-        for step in 0..WARM_UP + steps {
-            if step == WARM_UP {
-                let _ = B::sync(device);
-                phases = [0.0; 3];
-                start = Instant::now();
-            }
-            let mut phase = Instant::now();
-            let mut lap = |i: usize| {
-                let _ = B::sync(device);
-                phases[i] += phase.elapsed().as_secs_f64();
-                phase = Instant::now();
-            };
-            let logits = raw_model.forward(prepared.images.clone());
-            let loss = cross_entropy(&logits, &prepared.targets);
-            lap(0);
-            let grads = loss.backward();
-            lap(1);
-            let grads = GradientsParams::from_grads(grads, &raw_model);
-            raw_model = optimizer.step(0.01, raw_model, grads);
-            lap(2);
+    // Raw: one batch, prepared once.
+    let indices: Vec<usize> = (0..batch_size).collect();
+    let prepared = batch::<B>(data, &indices, device);
+    let mut optimizer = ModelOptimizer::<B>::new(&training.optimizer);
+    let mut raw_model = model.clone();
+    // Seconds in each phase: forward, backward, optimiser.
+    let mut phases = [0.0; 3];
+    let mut start = Instant::now();
+    for step in 0..WARM_UP + steps {
+        if step == WARM_UP {
+            let _ = B::sync(device);
+            phases = [0.0; 3];
+            start = Instant::now();
         }
-        let _ = B::sync(device);
-        let raw_ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
-        let [forward_ms, backward_ms, optimizer_ms] = phases.map(|s| s * 1e3 / steps as f64);
+        let mut phase = Instant::now();
+        let mut lap = |i: usize| {
+            let _ = B::sync(device);
+            phases[i] += phase.elapsed().as_secs_f64();
+            phase = Instant::now();
+        };
+        let logits = raw_model.forward(prepared.images.clone());
+        let loss = cross_entropy(&logits, &prepared.targets);
+        lap(0);
+        let grads = loss.backward();
+        lap(1);
+        let grads = GradientsParams::from_grads(grads, &raw_model);
+        raw_model = optimizer.step(training.optimizer.learning_rate(), raw_model, grads);
+        lap(2);
+    }
+    let _ = B::sync(device);
+    let raw_ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+    let [forward_ms, backward_ms, optimizer_ms] = phases.map(|s| s * 1e3 / steps as f64);
 
-        // The loop: two epochs of `steps` steps; the second one is timed
-        // (the first warms up). Validation is a single image.
-        let train_set = data.take(steps * batch_size);
-        let validation = data.take(1);
-        let options = TrainOptions {
-            checkpoints: None,
-            resume: false,
-            run_config: serde_json::Value::Null,
-            verbose: false,
-        };
-        let training_data = TrainingData {
-            train: &train_set,
-            validation: &validation,
-        };
-        let loop_ms = match train(model, training_data, &config, &options, device) {
-            Ok(trained) => trained
-                .state
-                .history
-                .last()
-                .map_or(f64::NAN, |e| e.seconds * 1e3 / steps as f64),
-            Err(_) => f64::NAN,
-        };
-        StepTimes {
-            raw_ms,
-            loop_ms,
-            forward_ms,
-            backward_ms,
-            optimizer_ms,
-        }
+    // The loop: two epochs of `steps` steps; the second one is timed
+    // (the first warms up). Validation is a single image.
+    let train_set = data.take(steps * batch_size);
+    let validation = data.take(1);
+    let options = TrainOptions {
+        checkpoints: None,
+        resume: false,
+        run_config: serde_json::Value::Null,
+        verbose: false,
+    };
+    let training_data = TrainingData {
+        train: &train_set,
+        validation: &validation,
+    };
+    let loop_ms = match train(model, training_data, &training, &options, device) {
+        Ok(trained) => trained
+            .state
+            .history
+            .last()
+            .map_or(f64::NAN, |e| e.seconds * 1e3 / steps as f64),
+        Err(_) => f64::NAN,
+    };
+    StepTimes {
+        raw_ms,
+        loop_ms,
+        forward_ms,
+        backward_ms,
+        optimizer_ms,
     }
 }
 
@@ -289,7 +261,7 @@ fn median_ms<B: TrainBackend>(repeats: usize, device: &B::Device, mut f: impl Fn
 
 /// The per-layer table: a row per layer, a forward and a backward column per
 /// measured variant (`(name, times)`), then the totals.
-pub fn layer_table(columns: &[(&str, Vec<LayerTime>)]) -> String {
+pub fn layer_table(columns: &[(String, Vec<LayerTime>)]) -> String {
     let mut table = format!("{:<11}", "layer");
     for (name, _) in columns {
         table.push_str(&format!(
@@ -318,4 +290,202 @@ pub fn layer_table(columns: &[(&str, Vec<LayerTime>)]) -> String {
     }
     table.push('\n');
     table
+}
+
+/// Calls of each layer timed per measurement in the per-layer table.
+pub const LAYER_REPEATS: usize = 20;
+
+/// A part's `bench`: which models to time, on what data.
+pub struct StepBench<'a> {
+    /// What is timed, for the first line, e.g. `The course CNN`.
+    pub title: String,
+    /// Each model, with the name of its row.
+    pub models: Vec<(String, ModelConfig)>,
+    /// Each CNN with the conv method that training picks on each backend
+    /// ([`BackendKind::fastest_conv`]), rather than as given.
+    pub conv_per_backend: bool,
+    pub data: &'a Dataset,
+    pub batch_size: usize,
+    pub steps: usize,
+    pub rounds: usize,
+    /// Training images of one of the part's epochs, for the epoch column.
+    pub epoch_images: usize,
+    /// The command that times PyTorch's step of the same models, to run in
+    /// turn with this one.
+    pub pytorch_command: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("--steps {steps} of batch {batch_size} need {needed} images; there are {available} training images")]
+    TooFewImages {
+        steps: usize,
+        batch_size: usize,
+        needed: usize,
+        available: usize,
+    },
+    #[error(transparent)]
+    Backend(#[from] BackendUnavailable),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+/// The step times and per-layer times of one backend.
+struct BackendTimes {
+    steps: Vec<StepTimes>,
+    layers: Vec<(String, Vec<LayerTime>)>,
+}
+
+impl StepBench<'_> {
+    /// Times every model on each of `backends` and prints the tables.
+    pub fn print(&self, backends: &[BackendKind]) -> Result<(), BenchError> {
+        let needed = self.batch_size.saturating_mul(self.steps);
+        if needed > self.data.len() {
+            return Err(BenchError::TooFewImages {
+                steps: self.steps,
+                batch_size: self.batch_size,
+                needed,
+                available: self.data.len(),
+            });
+        }
+        let epoch_steps = self.epoch_images / self.batch_size;
+        let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+        println!(
+            "{}, batch {}: {} timed steps per measurement, medians of {} rounds taken in turn; \
+             an epoch is {epoch_steps} steps; CPU threads: {threads}.",
+            self.title, self.batch_size, self.steps, self.rounds
+        );
+        for &backend in backends {
+            let times = run_on(backend, (self, backend))?;
+            println!(
+                "\n{:<8} {:<20} {:>12} {:>13} {:>9} {:>8}   raw step: {:>8} {:>9} {:>9}",
+                "backend",
+                "model",
+                "raw step ms",
+                "loop step ms",
+                "loop/raw",
+                "epoch s",
+                "forward",
+                "backward",
+                "optimiser"
+            );
+            for ((name, _), t) in self.models.iter().zip(&times.steps) {
+                println!(
+                    "{:<8} {:<20} {:>12.2} {:>13.2} {:>8.2}x {:>8.1}   {:>18.2} {:>9.2} {:>9.2}",
+                    backend.name(),
+                    name,
+                    t.raw_ms,
+                    t.loop_ms,
+                    t.loop_ms / t.raw_ms,
+                    t.loop_ms * epoch_steps as f64 / 1e3,
+                    t.forward_ms,
+                    t.backward_ms,
+                    t.optimizer_ms
+                );
+            }
+            if !times.layers.is_empty() {
+                println!(
+                    "\nPer layer on {} (ms; medians of {LAYER_REPEATS} runs; the first head):",
+                    backend.name()
+                );
+                print!("{}", layer_table(&times.layers));
+            }
+        }
+        println!(
+            "\nPyTorch on this machine: run `{}` in turn with this command, on a quiet \
+             machine, for a paired figure.",
+            self.pytorch_command
+        );
+        Ok(())
+    }
+
+    /// The models as this bench times them on `backend`.
+    fn configs(&self, backend: BackendKind) -> Vec<(String, ModelConfig)> {
+        self.models
+            .iter()
+            .map(|(name, config)| {
+                let config = if self.conv_per_backend {
+                    config.clone().with_conv(backend.fastest_conv())
+                } else {
+                    config.clone()
+                };
+                (name.clone(), config)
+            })
+            .collect()
+    }
+}
+
+impl BackendTask for (&StepBench<'_>, BackendKind) {
+    type Output = BackendTimes;
+
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> BackendTimes {
+        let (bench, backend) = self;
+        let models = bench.configs(backend);
+        let configs: Vec<ModelConfig> = models.iter().map(|(_, c)| c.clone()).collect();
+        let steps = time_steps_in_rounds::<B>(
+            &configs,
+            bench.data,
+            bench.batch_size,
+            bench.steps,
+            bench.rounds,
+            &device,
+        );
+        let layers = models
+            .iter()
+            .filter_map(|(name, config)| match config {
+                ModelConfig::Cnn(cnn) => Some((
+                    name.clone(),
+                    cnn_layer_times::<B>(cnn, bench.data, bench.batch_size, LAYER_REPEATS, &device),
+                )),
+                ModelConfig::Mlp(_) => None,
+            })
+            .collect();
+        BackendTimes { steps, layers }
+    }
+}
+
+/// Seconds per epoch of `model` trained as `training` says on `train_set`,
+/// through the training loop (shuffle, batches, forward, loss, backward,
+/// optimiser step, running metrics; validation is a single image, so the
+/// time is the training pass): `epochs` timed epochs after one untimed
+/// warm-up epoch, on `backend`.
+pub fn epoch_seconds(
+    model: &ModelConfig,
+    training: &TrainingConfig,
+    train_set: &Dataset,
+    epochs: usize,
+    backend: BackendKind,
+) -> Result<Vec<f64>, BenchError> {
+    struct Epochs<'a> {
+        model: &'a ModelConfig,
+        training: TrainingConfig,
+        train_set: &'a Dataset,
+    }
+    impl BackendTask for Epochs<'_> {
+        type Output = Result<Vec<f64>, TrainError>;
+        fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+            B::seed(&device, self.training.seed);
+            let model = self.model.init::<B>(&device);
+            let validation = self.train_set.take(1);
+            let options = TrainOptions {
+                checkpoints: None,
+                resume: false,
+                run_config: serde_json::Value::Null,
+                verbose: false,
+            };
+            let data = TrainingData {
+                train: self.train_set,
+                validation: &validation,
+            };
+            let trained = train(model, data, &self.training, &options, &device)?;
+            Ok(trained.state.history.iter().skip(1).map(|e| e.seconds).collect())
+        }
+    }
+    let training = training.clone().with_epochs(epochs + 1);
+    let task = Epochs {
+        model,
+        training,
+        train_set,
+    };
+    Ok(run_on(backend, task)??)
 }

@@ -12,15 +12,16 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::{AutodiffModule, Module};
-use burn::optim::Optimizer;
+use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use mnist_data::files::write_bytes_atomically;
 use mnist_report::EpochMetrics;
 use serde::{Deserialize, Serialize};
 
-use crate::model::ModelConfig;
+use crate::backend::TrainBackend;
+use crate::models::{Model, ModelConfig};
+use crate::optimizer::ModelOptimizer;
 
 type ByteRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
@@ -93,34 +94,29 @@ impl Checkpoints {
         )
     }
 
-    pub fn save_best<B: Backend, M: Module<B>>(&self, model: &M) -> Result<(), CheckpointError> {
+    pub fn save_best<B: Backend>(&self, model: &Model<B>) -> Result<(), CheckpointError> {
         save_model(model, &self.best_path())
     }
 
     /// Saves the model the run tested as `model.mpk`.
-    pub fn save_tested<B: Backend, M: Module<B>>(&self, model: &M) -> Result<(), CheckpointError> {
+    pub fn save_tested<B: Backend>(&self, model: &Model<B>) -> Result<(), CheckpointError> {
         save_model(model, &self.model_path())
     }
 
     /// Saves model, optimiser and state after epoch `state.epochs_done`.
-    pub fn save_last<B, M, O>(
+    pub fn save_last<B: TrainBackend>(
         &self,
-        model: &M,
-        optimizer: &O,
+        model: &Model<B>,
+        optimizer: &ModelOptimizer<B>,
         state: &TrainState,
         config: &serde_json::Value,
-    ) -> Result<(), CheckpointError>
-    where
-        B: AutodiffBackend,
-        M: AutodiffModule<B>,
-        O: Optimizer<M, B>,
-    {
+    ) -> Result<(), CheckpointError> {
         let epoch = state.epochs_done;
         let model_file = format!("last-e{epoch}-model.mpk");
         let optimizer_file = format!("last-e{epoch}-optimizer.mpk");
         save_model(model, &self.dir.join(&model_file))?;
-        let bytes = ByteRecorder::default()
-            .record(optimizer.to_record(), ())
+        let bytes = optimizer
+            .to_bytes()
             .map_err(|e| io(&self.dir.join(&optimizer_file), e))?;
         write(&self.dir.join(&optimizer_file), &bytes)?;
         let last = LastCheckpoint {
@@ -144,18 +140,14 @@ impl Checkpoints {
     }
 
     /// Loads the last checkpoint into `model` and `optimizer`, if there is one.
-    pub fn load_last<B, M, O>(
+    #[allow(clippy::type_complexity)]
+    pub fn load_last<B: TrainBackend>(
         &self,
-        model: M,
-        optimizer: O,
+        model: Model<B>,
+        optimizer: ModelOptimizer<B>,
         config: &serde_json::Value,
         device: &B::Device,
-    ) -> Result<Option<(M, O, TrainState)>, CheckpointError>
-    where
-        B: AutodiffBackend,
-        M: AutodiffModule<B>,
-        O: Optimizer<M, B>,
-    {
+    ) -> Result<Option<(Model<B>, ModelOptimizer<B>, TrainState)>, CheckpointError> {
         let path = self.last_path();
         let Ok(json) = std::fs::read(&path) else {
             return Ok(None);
@@ -170,23 +162,44 @@ impl Checkpoints {
         let model = load_model(model, &self.dir.join(&last.model), device)?;
         let optimizer_path = self.dir.join(&last.optimizer);
         let bytes = std::fs::read(&optimizer_path).map_err(|e| io(&optimizer_path, e))?;
-        let record = ByteRecorder::default()
-            .load(bytes, device)
+        let optimizer = optimizer
+            .load_bytes(bytes, device)
             .map_err(|e| incompatible(&optimizer_path, e))?;
-        Ok(Some((model, optimizer.load_record(record), last.state)))
+        Ok(Some((model, optimizer, last.state)))
     }
 }
 
-/// Saves a model's parameters to `path` (Burn's named MessagePack format).
-pub fn save_model<B: Backend, M: Module<B>>(model: &M, path: &Path) -> Result<(), CheckpointError> {
+/// Saves a model's parameters to `path`: those of the network it holds, so
+/// a file is the same as that network's own ([`save_module`]).
+pub fn save_model<B: Backend>(model: &Model<B>, path: &Path) -> Result<(), CheckpointError> {
+    match model {
+        Model::Mlp(mlp) => save_module(mlp, path),
+        Model::Cnn(cnn) => save_module(cnn, path),
+    }
+}
+
+/// Loads parameters saved by [`save_model`] into `model`.
+pub fn load_model<B: Backend>(
+    model: Model<B>,
+    path: &Path,
+    device: &B::Device,
+) -> Result<Model<B>, CheckpointError> {
+    Ok(match model {
+        Model::Mlp(mlp) => Model::Mlp(load_module(mlp, path, device)?),
+        Model::Cnn(cnn) => Model::Cnn(load_module(cnn, path, device)?),
+    })
+}
+
+/// Saves a module's parameters to `path` (Burn's named MessagePack format).
+pub fn save_module<B: Backend, M: Module<B>>(model: &M, path: &Path) -> Result<(), CheckpointError> {
     let bytes = ByteRecorder::default()
         .record(model.clone().into_record(), ())
         .map_err(|e| io(path, e))?;
     write(path, &bytes)
 }
 
-/// Loads parameters saved by [`save_model`] into `model`.
-pub fn load_model<B: Backend, M: Module<B>>(
+/// Loads parameters saved by [`save_module`] into `model`.
+pub fn load_module<B: Backend, M: Module<B>>(
     model: M,
     path: &Path,
     device: &B::Device,

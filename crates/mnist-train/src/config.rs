@@ -35,6 +35,21 @@ impl OptimizerConfig {
         }
     }
 
+    /// For people: e.g. `SGD lr 0.01, momentum 0.9, Nesterov`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Self::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => format!(
+                "SGD lr {learning_rate}, momentum {momentum}{}",
+                if nesterov { ", Nesterov" } else { "" }
+            ),
+            Self::Adam { learning_rate } => format!("Adam lr {learning_rate}"),
+        }
+    }
+
     /// SGD's momentum, or Adam's β₁.
     pub fn momentum(&self) -> f64 {
         match self {

@@ -7,7 +7,8 @@ use burn::tensor::activation::log_softmax;
 use mnist_data::{Dataset, Images, Labels};
 
 use crate::batch::images_tensor;
-use crate::model::Classifier;
+use crate::models::Model;
+use crate::ops::CnnOps;
 
 /// Images per forward pass when nothing is learned.
 pub const EVAL_BATCH: usize = 500;
@@ -34,8 +35,8 @@ impl Predictions {
 }
 
 /// Runs `model` on every image.
-pub fn predict<B: Backend, M: Classifier<B>>(
-    model: &M,
+pub fn predict<B: CnnOps>(
+    model: &Model<B>,
     images: &Images,
     device: &B::Device,
 ) -> Predictions {
@@ -87,8 +88,8 @@ pub struct Evaluation {
     pub predictions: Predictions,
 }
 
-pub fn evaluate<B: Backend, M: Classifier<B>>(
-    model: &M,
+pub fn evaluate<B: CnnOps>(
+    model: &Model<B>,
     set: &Dataset,
     device: &B::Device,
 ) -> Evaluation {

@@ -1,5 +1,7 @@
-//! Prediction on files: IDX, CSV or image input, and the Kaggle submission
-//! format (`ImageId,Label`) out.
+//! Trained models for prediction: loading one from its checkpoint folder
+//! ([`TrainedModel`], or [`load_predictor`] on the backend `--backend`
+//! names), reading images to predict from IDX, CSV or image files, and the
+//! Kaggle submission format (`ImageId,Label`) out.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,12 +10,12 @@ use burn::prelude::*;
 use mnist_data::files::write_atomically;
 use mnist_data::{DataError, Images, idx};
 
+use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
 use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_model};
 use crate::evaluate::{Predictions, predict};
 use crate::image_input::{ImageInputError, load_digit};
-use crate::model::{Classifier, CnnOps, ModelConfig};
-use crate::models::cnn::Cnn;
-use crate::models::mlp::Mlp;
+use crate::models::{Model, ModelConfig};
+use crate::ops::CnnOps;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -128,12 +130,7 @@ pub fn find_model(dir: &Path) -> Option<std::path::PathBuf> {
 /// `model.mpk`), ready to predict.
 pub struct TrainedModel<B: Backend> {
     pub config: ModelConfig,
-    model: LoadedModel<B>,
-}
-
-enum LoadedModel<B: Backend> {
-    Mlp(Mlp<B>),
-    Cnn(Box<Cnn<B>>),
+    pub model: Model<B>,
 }
 
 impl<B: CnnOps> TrainedModel<B> {
@@ -149,27 +146,80 @@ impl<B: CnnOps> TrainedModel<B> {
                 path: config_path.clone(),
                 message: e.to_string(),
             })?;
-        let weights = checkpoints.join(MODEL_FILE);
-        let model = match &config {
-            ModelConfig::Mlp(c) => LoadedModel::Mlp(load_model(c.init(device), &weights, device)?),
-            ModelConfig::Cnn(c) => {
-                LoadedModel::Cnn(Box::new(load_model(c.init(device), &weights, device)?))
-            }
-        };
+        let model = load_model(config.init(device), &checkpoints.join(MODEL_FILE), device)?;
         Ok(Self { config, model })
     }
 
     /// Predicts every image (which must have the model's size).
     pub fn predict(&self, images: &Images, device: &B::Device) -> Predictions {
-        predict(self, images, device)
+        predict(&self.model, images, device)
     }
 }
 
-impl<B: CnnOps> Classifier<B> for TrainedModel<B> {
-    fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
-        match &self.model {
-            LoadedModel::Mlp(m) => m.forward(images),
-            LoadedModel::Cnn(m) => m.forward(images),
+/// A trained model ready to predict on the device it was loaded on: what
+/// `predict`, `serve` and `eval` use, whatever the backend.
+pub trait Predictor {
+    fn config(&self) -> &ModelConfig;
+    /// Predicts every image (which must have the model's size).
+    fn predict(&self, images: &Images) -> Predictions;
+}
+
+struct OnDevice<B: Backend> {
+    model: TrainedModel<B>,
+    device: B::Device,
+}
+
+impl<B: CnnOps> Predictor for OnDevice<B> {
+    fn config(&self) -> &ModelConfig {
+        &self.model.config
+    }
+
+    fn predict(&self, images: &Images) -> Predictions {
+        self.model.predict(images, &self.device)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Backend(#[from] BackendUnavailable),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// Loads the trained model in `checkpoints` on `backend`'s default device.
+pub fn load_predictor(
+    checkpoints: &Path,
+    backend: BackendKind,
+) -> Result<Box<dyn Predictor>, LoadError> {
+    struct Load<'a>(&'a Path);
+    impl BackendTask for Load<'_> {
+        type Output = Result<Box<dyn Predictor>, CheckpointError>;
+        fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+            let model = TrainedModel::<B::InnerBackend>::load(self.0, &device)?;
+            Ok(Box::new(OnDevice { model, device }))
         }
     }
+    Ok(run_on(backend, Load(checkpoints))??)
+}
+
+/// The trained model named by `--model DIR`: `DIR` itself or its
+/// `checkpoints` folder; otherwise an error that says how to make one
+/// (`train_command`, e.g. `cargo run --release -p cnn`).
+pub fn model_dir(dir: &Path, train_command: &str) -> Result<std::path::PathBuf, NoModel> {
+    find_model(dir).ok_or_else(|| NoModel {
+        dir: dir.to_path_buf(),
+        train_command: train_command.to_string(),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--model: no trained model in {} (it needs model.json and model.mpk): train one with \
+     `{train_command}`, or give a run's checkpoint folder",
+    dir.display()
+)]
+pub struct NoModel {
+    pub dir: std::path::PathBuf,
+    pub train_command: String,
 }

@@ -1,31 +1,36 @@
 //! The training core shared by the Burn parts of the curriculum (`fc-tuning`,
-//! `cnn`, `two-digit`): written once, generic over Burn's backends.
+//! `cnn`, `two-digit`): written once, generic over Burn's backends. A part
+//! calls [`run::run`] with its model, data and `--backend`; the rest follows
+//! from there:
 //!
-//! - [`backend`]: `--backend` picks a backend type at run time;
-//! - [`model`], [`models`]: the classifier trait, the MLP and the CNN;
+//! - [`models`]: the MLP and the CNN, and [`models::Model`], either of them;
 //! - [`config`]: hyper-parameters (`#[derive(Config)]`);
-//! - [`batch`], [`loss`], [`train`]: the training loop;
+//! - [`run`] → [`train`]: one run, and the training loop ([`batch`],
+//!   [`loss`], [`optimizer`]);
 //! - [`evaluate`]: accuracy, loss and predictions;
-//! - [`checkpoint`]: best and last checkpoints, `--resume`.
+//! - [`checkpoint`]: best and last checkpoints, `--resume`;
+//! - [`backend`]: `--backend` picks a backend type at run time;
+//! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
+//! - [`cli`], [`predict`], [`bench`], [`inference`]: what every part's
+//!   command line shares.
 
 pub mod backend;
 pub mod batch;
+pub mod bench;
 pub mod checkpoint;
+pub mod cli;
 pub mod config;
 pub mod evaluate;
-pub mod loss;
-pub mod model;
-pub mod models;
-pub mod train;
-
-pub use backend::{BackendKind, BackendTask, run_on};
-pub use burn;
-pub use config::{OptimizerConfig, TrainingConfig};
-pub use model::Classifier;
-pub mod bench;
-pub mod cli;
 pub mod image_input;
 pub mod inference;
-#[cfg(all(debug_assertions, not(test)))]
-pub mod instances;
+pub mod loss;
+pub mod models;
+pub mod ops;
+pub mod optimizer;
+pub mod predict;
 pub mod run;
+pub mod train;
+
+pub use backend::{BackendKind, BackendTask, TrainBackend, run_on};
+pub use burn;
+pub use config::{OptimizerConfig, TrainingConfig};

@@ -1,24 +1,23 @@
 //! One run of a part, start to finish: seed, build the model, train (with
 //! checkpoints), evaluate the tested model (see [`Tested`]) on the test set,
 //! save it for prediction, write the report.
-//! Every Burn part calls [`run`] once per configuration.
+//! Every Burn part calls [`run`] once per configuration, on the backend its
+//! `--backend` names.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::model::TrainBackend;
-use burn::module::AutodiffModule;
 use mnist_data::{Dataset, course_split};
 use mnist_report::{
     ConfusionMatrix, EpochMetrics, GalleryItem, PartReport, Provenance, ReportError, RunStatus,
     RunSummary, TestMetrics,
 };
 
-use crate::backend::BackendKind;
+use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
 use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::config::TrainingConfig;
 use crate::evaluate::{Evaluation, evaluate};
-use crate::model::{Classifier, ModelConfig, ModelTask};
+use crate::models::ModelConfig;
 use crate::train::{TrainError, TrainOptions, TrainingData, train};
 
 /// Misclassified test images shown in the report's gallery.
@@ -124,127 +123,137 @@ pub enum RunError {
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Backend(#[from] BackendUnavailable),
 }
 
-/// Runs `spec` on backend `B`.
-pub fn run<B: TrainBackend>(
+/// Runs `spec` on `backend`: the plan, the training loop's epochs, the test
+/// line, and the report in `spec.dir()`.
+pub fn run(spec: &RunSpec, data: &Splits, backend: BackendKind) -> Result<RunOutcome, RunError> {
+    struct Run<'a>(&'a RunSpec, &'a Splits);
+    impl BackendTask for Run<'_> {
+        type Output = Result<RunOutcome, RunError>;
+        fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
+            run_with::<B>(self.0, self.1, &device, backend)
+        }
+    }
+    run_on(backend, Run(spec, data))?
+}
+
+/// [`run`] on backend `B`'s `device`.
+pub fn run_with<B: TrainBackend>(
     spec: &RunSpec,
     data: &Splits,
     device: &B::Device,
     backend: BackendKind,
 ) -> Result<RunOutcome, RunError> {
-    B::seed(device, spec.training.seed);
-    let task = RunTask::<B> {
-        spec,
-        data,
-        device,
-        backend,
-    };
-    spec.model.with_model::<B, _>(device, task)
-}
-
-struct RunTask<'a, B: TrainBackend> {
-    spec: &'a RunSpec,
-    data: &'a Splits,
-    device: &'a B::Device,
-    backend: BackendKind,
-}
-
-impl<B: TrainBackend> ModelTask<B> for RunTask<'_, B> {
-    type Output = Result<RunOutcome, RunError>;
-
-    fn run<M>(self, model: M) -> Self::Output
-    where
-        M: AutodiffModule<B> + Classifier<B>,
-        M::InnerModule: Classifier<B::InnerBackend>,
-    {
-        let Self {
-            spec,
-            data,
-            device,
-            backend,
-        } = self;
-        let start = Instant::now();
-        // The commit the run starts from: code committed while it trains
-        // is not the code that trained.
-        let commit = mnist_report::provenance::git_commit();
-        let checkpoints = spec.checkpoints();
-        let options = TrainOptions {
-            checkpoints: Some(&checkpoints),
-            resume: spec.resume,
-            run_config: spec.config_json(),
-            verbose: spec.verbose,
-        };
-        let training_data = TrainingData {
-            train: &data.train,
-            validation: &data.validation,
-        };
-        checkpoints.save_model_config(&spec.model)?;
-        // A model left by an earlier run under this name is not this run's.
-        let _ = std::fs::remove_file(checkpoints.model_path());
-        let trained = train(model, training_data, &spec.training, &options, device)?;
-
-        let (tested_model, tested_epoch) = match spec.tested {
-            Tested::BestByValidation => (&trained.best, trained.state.best_epoch),
-            Tested::Last => (&trained.last, Some(trained.state.epochs_done)),
-        };
-        let test = match trained.status {
-            RunStatus::Completed => Some(evaluate(tested_model, &data.test, device)),
-            RunStatus::Diverged { .. } => None,
-        };
-        if test.is_some() {
-            checkpoints.save_tested(tested_model)?;
-        }
-        if let (Some(test), true) = (&test, spec.verbose) {
-            print_test(test);
-        }
-        let wall_seconds = start.elapsed().as_secs_f64();
-        let provenance = Provenance {
-            commit,
-            ..Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds)
-        };
-        let test_metrics = test.as_ref().map(|t| TestMetrics {
-            loss: t.loss,
-            accuracy: t.accuracy.clone(),
-            accuracy_all_heads: t.accuracy_all_heads,
-        });
-        let summary = RunSummary {
-            run: spec.run.clone(),
-            model: spec.model.describe(),
-            status: trained.status,
-            seed: spec.training.seed,
-            epochs: spec.training.epochs,
-            batch_size: spec.training.batch_size,
-            learning_rate: spec.training.optimizer.learning_rate(),
-            momentum: spec.training.optimizer.momentum(),
-            tested_epoch: test.as_ref().and(tested_epoch),
-            config: spec.config_json(),
-            extra: spec.extra.clone(),
-        };
-        let (confusion, gallery) = match &test {
-            Some(test) => (
-                confusion_matrices(&data.test, test),
-                misclassified(&data.test, test),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
-        let report_dir = PartReport::new(&spec.part_dir).write_run(
-            &summary,
-            &trained.state.history,
-            test_metrics.as_ref(),
-            &confusion,
-            &gallery,
-            &provenance,
-        )?;
-        Ok(RunOutcome {
-            status: trained.status,
-            history: trained.state.history,
-            test: test_metrics,
-            confusion,
-            report_dir,
-            wall_seconds,
-        })
+    if spec.verbose {
+        print_plan(spec, data, backend);
     }
+    B::seed(device, spec.training.seed);
+    let model = spec.model.init::<B>(device);
+    let start = Instant::now();
+    // The commit the run starts from: code committed while it trains
+    // is not the code that trained.
+    let commit = mnist_report::provenance::git_commit();
+    let checkpoints = spec.checkpoints();
+    let options = TrainOptions {
+        checkpoints: Some(&checkpoints),
+        resume: spec.resume,
+        run_config: spec.config_json(),
+        verbose: spec.verbose,
+    };
+    let training_data = TrainingData {
+        train: &data.train,
+        validation: &data.validation,
+    };
+    checkpoints.save_model_config(&spec.model)?;
+    // A model left by an earlier run under this name is not this run's.
+    let _ = std::fs::remove_file(checkpoints.model_path());
+    let trained = train(model, training_data, &spec.training, &options, device)?;
+
+    let (tested_model, tested_epoch) = match spec.tested {
+        Tested::BestByValidation => (&trained.best, trained.state.best_epoch),
+        Tested::Last => (&trained.last, Some(trained.state.epochs_done)),
+    };
+    let test = match trained.status {
+        RunStatus::Completed => Some(evaluate(tested_model, &data.test, device)),
+        RunStatus::Diverged { .. } => None,
+    };
+    if test.is_some() {
+        checkpoints.save_tested(tested_model)?;
+    }
+    if let (Some(test), true) = (&test, spec.verbose) {
+        print_test(test);
+    }
+    let wall_seconds = start.elapsed().as_secs_f64();
+    let provenance = Provenance {
+        commit,
+        ..Provenance::collect(backend.name(), format!("{device:?}"), wall_seconds)
+    };
+    let test_metrics = test.as_ref().map(|t| TestMetrics {
+        loss: t.loss,
+        accuracy: t.accuracy.clone(),
+        accuracy_all_heads: t.accuracy_all_heads,
+    });
+    let summary = RunSummary {
+        run: spec.run.clone(),
+        model: spec.model.describe(),
+        status: trained.status,
+        seed: spec.training.seed,
+        epochs: spec.training.epochs,
+        batch_size: spec.training.batch_size,
+        learning_rate: spec.training.optimizer.learning_rate(),
+        momentum: spec.training.optimizer.momentum(),
+        tested_epoch: test.as_ref().and(tested_epoch),
+        config: spec.config_json(),
+        extra: spec.extra.clone(),
+    };
+    let (confusion, gallery) = match &test {
+        Some(test) => (
+            confusion_matrices(&data.test, test),
+            misclassified(&data.test, test),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let report_dir = PartReport::new(&spec.part_dir).write_run(
+        &summary,
+        &trained.state.history,
+        test_metrics.as_ref(),
+        &confusion,
+        &gallery,
+        &provenance,
+    )?;
+    Ok(RunOutcome {
+        status: trained.status,
+        history: trained.state.history,
+        test: test_metrics,
+        confusion,
+        report_dir,
+        wall_seconds,
+    })
+}
+
+/// What is about to be trained, on what, and where the report goes.
+fn print_plan(spec: &RunSpec, data: &Splits, backend: BackendKind) {
+    let t = &spec.training;
+    let (height, width) = spec.model.image_size();
+    println!(
+        "{}, {} epoch{} on {backend}: {}, batch {}, seed {}",
+        spec.model.describe(),
+        t.epochs,
+        if t.epochs == 1 { "" } else { "s" },
+        t.optimizer.describe(),
+        t.batch_size,
+        t.seed
+    );
+    println!(
+        "{} training, {} validation, {} test images of {height}x{width}; report in {}",
+        data.train.len(),
+        data.validation.len(),
+        data.test.len(),
+        spec.dir().display()
+    );
 }
 
 /// The course's test line.

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,12 +13,14 @@ use mnist_data::Dataset;
 use mnist_data::split::{seeded_rng, shuffle};
 use mnist_report::{EpochMetrics, RunStatus};
 
+use crate::backend::TrainBackend;
 use crate::batch::batch;
 use crate::checkpoint::{CheckpointError, Checkpoints, TrainState, load_model};
-use crate::config::{OptimizerConfig, TrainingConfig};
+use crate::config::TrainingConfig;
 use crate::evaluate::evaluate;
 use crate::loss::cross_entropy;
-use crate::model::Classifier;
+use crate::models::Model;
+use crate::optimizer::ModelOptimizer;
 
 /// Steps between reads of the running loss (each read waits for the device).
 const LOG_EVERY: usize = 20;
@@ -67,46 +69,13 @@ pub enum TrainError {
 }
 
 /// Trains `model` on `data` as `config` says.
-pub fn train<B, M>(
-    model: M,
+pub fn train<B: TrainBackend>(
+    mut model: Model<B>,
     data: TrainingData,
     config: &TrainingConfig,
     options: &TrainOptions,
     device: &B::Device,
-) -> Result<Trained<M::InnerModule>, TrainError>
-where
-    B: AutodiffBackend,
-    M: AutodiffModule<B> + Classifier<B>,
-    M::InnerModule: Classifier<B::InnerBackend>,
-{
-    match config.optimizer {
-        OptimizerConfig::Sgd {
-            momentum, nesterov, ..
-        } => {
-            let optimizer = OptimizerConfig::burn_sgd(momentum, nesterov).init::<B, M>();
-            train_with(model, optimizer, data, config, options, device)
-        }
-        OptimizerConfig::Adam { .. } => {
-            let optimizer = OptimizerConfig::burn_adam().init::<B, M>();
-            train_with(model, optimizer, data, config, options, device)
-        }
-    }
-}
-
-fn train_with<B, M, O>(
-    mut model: M,
-    mut optimizer: O,
-    data: TrainingData,
-    config: &TrainingConfig,
-    options: &TrainOptions,
-    device: &B::Device,
-) -> Result<Trained<M::InnerModule>, TrainError>
-where
-    B: AutodiffBackend,
-    M: AutodiffModule<B> + Classifier<B>,
-    M::InnerModule: Classifier<B::InnerBackend>,
-    O: Optimizer<M, B>,
-{
+) -> Result<Trained<Model<B::InnerBackend>>, TrainError> {
     let start = Instant::now();
     let batch_size = config.batch_size;
     // As in the course, the last incomplete batch is dropped.
@@ -115,6 +84,7 @@ where
         return Err(TrainError::TooFewImages(data.train.len(), batch_size));
     }
     let learning_rate = config.optimizer.learning_rate();
+    let mut optimizer = ModelOptimizer::<B>::new(&config.optimizer);
 
     let mut state = TrainState::default();
     let mut best = None;

@@ -4,7 +4,6 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu};
 
-use crate::model::Classifier;
 
 #[derive(Config, Debug, PartialEq, Eq, Copy)]
 pub enum Activation {
@@ -61,6 +60,15 @@ impl MlpConfig {
 }
 
 impl<B: Backend> Mlp<B> {
+    /// Logits, one `[batch, 10]` tensor per head.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
+        let features = self.features(images);
+        self.heads
+            .iter()
+            .map(|head| head.forward(features.clone()))
+            .collect()
+    }
+
     /// The last hidden layer's activations, `[batch, width]` (for t-SNE).
     pub fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let mut x = images.flatten(1, 3);
@@ -73,15 +81,5 @@ impl<B: Backend> Mlp<B> {
             x = self.dropout.forward(x);
         }
         x
-    }
-}
-
-impl<B: Backend> Classifier<B> for Mlp<B> {
-    fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
-        let features = self.features(images);
-        self.heads
-            .iter()
-            .map(|head| head.forward(features.clone()))
-            .collect()
     }
 }

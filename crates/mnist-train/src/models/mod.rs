@@ -1,8 +1,110 @@
 //! The curriculum's networks, configurable so that each part builds its own
-//! variant from one definition: the MLPs of parts 2 and 4, and the CNN of
-//! parts 3 and 4 (28×28 or 42×28 input, one or two heads).
+//! variant from one definition: the MLPs of parts 2 and 4 ([`mlp`]) and the
+//! CNN of parts 3 and 4 ([`cnn`]: 28×28 or 42×28 input, one or two heads).
+//!
+//! [`Model`] is either of them: the one model type that training,
+//! evaluation, benchmarks and prediction take. [`ModelConfig`] is saved
+//! beside every checkpoint (`model.json`), so a checkpoint folder says how
+//! to rebuild its model.
 
 pub mod cnn;
-pub mod cnn_ops;
-pub mod cpu_kernels;
 pub mod mlp;
+
+use burn::prelude::*;
+
+pub use cnn::{Cnn, CnnConfig, ConvMethod};
+pub use mlp::{Activation, Mlp, MlpConfig};
+
+use crate::ops::CnnOps;
+
+/// One of the curriculum's models.
+#[derive(Module, Debug)]
+pub enum Model<B: Backend> {
+    Mlp(Mlp<B>),
+    Cnn(Cnn<B>),
+}
+
+impl<B: CnnOps> Model<B> {
+    /// Logits, one `[batch, 10]` tensor per head, for images
+    /// `[batch, 1, height, width]` with pixels in [0, 1].
+    pub fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
+        match self {
+            Self::Mlp(mlp) => mlp.forward(images),
+            Self::Cnn(cnn) => cnn.forward(images),
+        }
+    }
+}
+
+impl<B: Backend> From<Mlp<B>> for Model<B> {
+    fn from(mlp: Mlp<B>) -> Self {
+        Self::Mlp(mlp)
+    }
+}
+
+impl<B: Backend> From<Cnn<B>> for Model<B> {
+    fn from(cnn: Cnn<B>) -> Self {
+        Self::Cnn(cnn)
+    }
+}
+
+/// The configuration of a [`Model`].
+#[derive(Config, Debug)]
+pub enum ModelConfig {
+    Mlp(MlpConfig),
+    Cnn(CnnConfig),
+}
+
+impl ModelConfig {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Model<B> {
+        match self {
+            Self::Mlp(c) => Model::Mlp(c.init(device)),
+            Self::Cnn(c) => Model::Cnn(c.init(device)),
+        }
+    }
+
+    /// A CNN's convolutions computed by `conv`; an MLP unchanged.
+    pub fn with_conv(self, conv: ConvMethod) -> Self {
+        match self {
+            Self::Cnn(c) => Self::Cnn(c.with_conv(conv)),
+            mlp => mlp,
+        }
+    }
+
+    /// A short description for tables, e.g. `mlp 784-128-10 relu` or `cnn 28x28`.
+    pub fn describe(&self) -> String {
+        let heads = match self.heads() {
+            1 => String::new(),
+            n => format!(" x{n} heads"),
+        };
+        match self {
+            Self::Mlp(c) => {
+                let mut sizes = vec![c.height * c.width];
+                sizes.extend(&c.hidden);
+                sizes.push(10);
+                let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+                let activation = match c.activation {
+                    Activation::Relu => "relu",
+                    Activation::LeakyRelu => "leaky-relu",
+                };
+                format!("mlp {} {activation}{heads}", sizes.join("-"))
+            }
+            Self::Cnn(c) => format!("cnn {}x{}{heads}", c.height, c.width),
+        }
+    }
+
+    /// Output heads: 1 for MNIST, 2 for two-digit images.
+    pub fn heads(&self) -> usize {
+        match self {
+            Self::Mlp(c) => c.heads,
+            Self::Cnn(c) => c.heads,
+        }
+    }
+
+    /// The image size the model reads: (height, width).
+    pub fn image_size(&self) -> (usize, usize) {
+        match self {
+            Self::Mlp(c) => (c.height, c.width),
+            Self::Cnn(c) => (c.height, c.width),
+        }
+    }
+}
