@@ -1,5 +1,5 @@
 //! `scratch-numpy-style`: part 1 of the course, a neural network from first
-//! principles. Run with no arguments for all four MNIST experiments.
+//! principles. Run with no arguments for every MNIST experiment.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -33,7 +33,8 @@ fn long_about() -> String {
         "Part 1 of the MNIST course: a multilayer perceptron written out as matrix algebra \
          (forward pass, backpropagation, SGD) on ndarray, without a framework.\n\n\
          With no subcommand, runs every MNIST experiment (same options as `run`), each for its \
-         own epochs (see `list`) with seed {SEED}, and writes the reports to reports/{PART}/."
+         own epochs (see `list`) with seed {SEED}, and writes the reports to reports/{PART}/ \
+         (smoke runs to target/runs/{PART}/)."
     )
 }
 
@@ -93,11 +94,17 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// clap's message without its usage lines, so every error is one line.
+/// clap's message and tips on one line, without its usage lines.
 fn one_line(e: &clap::Error) -> anyhow::Error {
     let text = e.to_string();
-    let first = text.lines().next().unwrap_or_default();
-    anyhow::anyhow!("{} (see --help)", first.trim_start_matches("error: "))
+    let lines: Vec<&str> = (text.lines().map(str::trim))
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    anyhow::anyhow!(
+        "{} (see --help)",
+        lines.join("; ").trim_start_matches("error: ")
+    )
 }
 
 /// Trains the chosen experiments on MNIST and writes a report for each.
