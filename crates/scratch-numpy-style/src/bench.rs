@@ -1,19 +1,43 @@
-//! Seconds per training epoch of the first experiment's network
-//! (784-128-64-10, ReLU, softmax + cross-entropy, batch 64) on the 60,000
-//! MNIST training images, in f32. Evaluation is not timed: one epoch here is
-//! exactly the work the NumPy baseline's 1.76 s covers (shuffle, forward,
-//! backward, step for every batch).
+//! Seconds per training epoch of the first experiment's network on the
+//! MNIST training images, in f32. Evaluation is not timed: one epoch is the
+//! shuffle, forward pass, backward pass and step of every batch, the same
+//! work as an epoch of a from-scratch NumPy version of the network, so the
+//! two compare when they are timed alternately on the same machine.
 
 use std::time::Instant;
 
 use crate::data::Samples;
 use crate::error::Result;
-use crate::experiments;
+use crate::experiments::{self, MnistData};
 use crate::network::Mlp;
 use crate::sgd::{Sgd, Trainer};
 
-/// A from-scratch NumPy version of the same network on the course machine.
-pub const NUMPY_SECONDS_PER_EPOCH: f64 = 1.76;
+/// `bench`'s command line.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// Timed epochs.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: u64,
+    /// Untimed epochs before them.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u64,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+    /// Train on only the first N training images (default: all).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub images: Option<u64>,
+}
+
+impl BenchArgs {
+    pub fn config(&self) -> BenchConfig {
+        BenchConfig {
+            epochs: self.epochs as usize,
+            warmup: self.warmup as usize,
+            batch_size: self.batch_size as usize,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct BenchConfig {
@@ -90,4 +114,44 @@ pub fn matmul_path() -> String {
 pub fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     text.split_whitespace().next().map(str::to_owned)
+}
+
+/// Loads the training images `args` asks for, times its epochs on them and
+/// prints the timings as a table.
+pub fn print_timings(args: &BenchArgs) -> Result<()> {
+    let config = args.config();
+    let data = MnistData::load(args.images.map(|n| n as usize), Some(0))?;
+    let spec = experiments::first().spec;
+    println!(
+        "network {} ({} hidden, {}), batch {}, f32, {} training images",
+        experiments::sizes_text(&spec.sizes),
+        spec.hidden,
+        spec.output,
+        config.batch_size,
+        data.train.len()
+    );
+    println!("matrix products: {}", matmul_path());
+    println!("load average before: {}", load_average_text());
+    let result = run(&data.train, config)?;
+    println!("\n| epoch | seconds | images/s |");
+    println!("|---|---|---|");
+    for (i, s) in result.seconds.iter().enumerate() {
+        println!("| {} | {s:.3} | {:.0} |", i + 1, result.images as f64 / s);
+    }
+    println!(
+        "\nseconds per epoch: min {:.3}, median {:.3}",
+        result.min(),
+        result.median()
+    );
+    println!("load average after: {}", load_average_text());
+    println!(
+        "To compare with NumPy, time a from-scratch NumPy version of the same network \
+         alternately with this command, on the same quiet machine: a figure from another \
+         machine or another day is no comparison."
+    );
+    Ok(())
+}
+
+fn load_average_text() -> String {
+    load_average().unwrap_or_else(|| "unknown".into())
 }

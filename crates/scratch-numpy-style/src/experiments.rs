@@ -9,16 +9,20 @@
 //! 4. seed 003's GPU notebook: 784-107-26-10, ReLU, softmax + cross-entropy,
 //!    He initialisation, gradients clipped at 1.0 (it reported 91.67 %).
 //!
-//! Every run writes `reports/scratch-numpy-style/<run>/` through
-//! `mnist-report` (metrics, config, curves, confusion matrix, misclassified
-//! digits), plus a gallery of test predictions (`predictions.png`) and the
-//! test predictions as `predictions.csv` (`ImageId,Label`).
+//! Every run writes `<reports>/<run>/` through `mnist-report` (metrics,
+//! config, curves, confusion matrix, misclassified digits), plus a gallery of
+//! test predictions (`predictions.png`) and the test predictions as
+//! `predictions.csv` (`ImageId,Label`). The reports folder is the shared
+//! command line's: `reports/scratch-numpy-style` for full runs,
+//! `target/runs/scratch-numpy-style` for smoke runs, or `--reports`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_data::Dataset;
+use mnist_report::cli::{PartArgs, QUICK_EPOCHS};
+use mnist_report::paths::committed_reports_dir;
 use mnist_report::{
     ConfusionMatrix, EpochMetrics, GalleryItem, PartReport, Provenance, RunStatus, RunSummary,
     TestMetrics,
@@ -163,35 +167,41 @@ pub fn all() -> Vec<Experiment> {
 
 /// The experiment called `name`.
 pub fn find(name: &str) -> Result<Experiment> {
-    all().into_iter().find(|e| e.name == name).ok_or_else(|| {
-        let names: Vec<String> = all().into_iter().map(|e| e.name).collect();
-        Error::UnknownExperiment {
+    all()
+        .into_iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| Error::UnknownExperiment {
             name: name.into(),
-            known: names.join(", "),
-        }
-    })
+            known: names(),
+        })
 }
 
 /// How to run: overrides of the experiments' settings and where to report.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    pub epochs: Option<usize>,
+    /// The flags every part shares: epochs and seed (the experiment's unless
+    /// given), the smoke-run sizes, the reports folder.
+    pub part: PartArgs,
     pub layers: Option<Vec<usize>>,
-    pub seed: Option<u64>,
-    /// Train on this many training images (the first ones), all if `None`.
-    pub train_images: Option<usize>,
-    /// Test on this many test images (the first ones), all if `None`.
-    pub test_images: Option<usize>,
-    /// The part's report directory.
-    pub out: PathBuf,
     pub progress: bool,
 }
 
-/// The default report directory: `<workspace>/reports/scratch-numpy-style`.
+impl RunOptions {
+    /// The part's reports folder for these options.
+    pub fn reports_dir(&self) -> PathBuf {
+        self.part.reports_dir(PART)
+    }
+
+    /// MNIST cut to the training and test images these options allow.
+    pub fn load_data(&self) -> Result<MnistData> {
+        let (train_images, test_images) = self.part.limits();
+        MnistData::load(Some(train_images), Some(test_images))
+    }
+}
+
+/// The committed reports of full runs: `<workspace>/reports/scratch-numpy-style`.
 pub fn default_report_dir() -> PathBuf {
-    mnist_data::mnist::workspace_root()
-        .join("reports")
-        .join(PART)
+    committed_reports_dir(PART)
 }
 
 /// MNIST as f32 matrices, with the raw test set kept for pictures.
@@ -204,16 +214,16 @@ pub struct MnistData {
 }
 
 impl MnistData {
+    /// The first `train_images` training and `test_images` test images (all
+    /// of a split if `None` or more than it has).
     pub fn load(train_images: Option<usize>, test_images: Option<usize>) -> Result<Self> {
         let mnist = mnist_data::Mnist::load_default()?;
-        let train_set = match train_images {
-            Some(n) => mnist.train.take(n),
-            None => mnist.train,
+        let first = |set: Dataset, n: Option<usize>| match n {
+            Some(n) if n < set.len() => set.take(n),
+            _ => set,
         };
-        let test_set = match test_images {
-            Some(n) => mnist.test.take(n),
-            None => mnist.test,
-        };
+        let train_set = first(mnist.train, train_images);
+        let test_set = first(mnist.test, test_images);
         let scaling = Standardisation::fit(&train_set);
         Ok(Self {
             train: Samples::from_mnist(&train_set, scaling)?,
@@ -239,12 +249,8 @@ pub struct Outcome {
 /// The experiment with the options applied.
 pub fn configure(experiment: &Experiment, options: &RunOptions) -> Experiment {
     let mut e = experiment.clone();
-    if let Some(epochs) = options.epochs {
-        e.epochs = epochs;
-    }
-    if let Some(seed) = options.seed {
-        e.seed = seed;
-    }
+    e.epochs = options.part.epochs_or(e.epochs);
+    e.seed = options.part.seed_or(e.seed);
     if let Some(layers) = &options.layers {
         let sizes: Vec<String> = layers.iter().map(usize::to_string).collect();
         e.name = format!("{}-layers-{}", e.name, sizes.join("-"));
@@ -370,6 +376,56 @@ fn progress_bar(show: bool, samples: usize, epoch: usize, epochs: usize) -> Prog
     bar
 }
 
+/// Prints every experiment with its source, settings and choices.
+pub fn print_list() {
+    for e in all() {
+        println!("{}", e.name);
+        println!("    {}", e.source);
+        println!("    {}", e.summary());
+        println!("    choices: {}", e.choices);
+    }
+}
+
+/// The experiments' names, comma-separated.
+pub fn names() -> String {
+    let names: Vec<String> = all().into_iter().map(|e| e.name).collect();
+    names.join(", ")
+}
+
+/// `--experiment`'s help: the names it takes.
+pub fn experiment_help() -> String {
+    format!("Run only this experiment: {}", names())
+}
+
+/// `--epochs`'s help in this part.
+pub fn epochs_help() -> String {
+    format!(
+        "Epochs per experiment (default: the experiment's, see `list`; {QUICK_EPOCHS} with --quick)"
+    )
+}
+
+/// `--seed`'s help in this part.
+pub fn seed_help() -> String {
+    format!("Seed for the initial weights and the shuffles (default: {SEED})")
+}
+
+/// Prints the runs' test accuracies and times as a table.
+pub fn print_summary(outcomes: &[Outcome]) {
+    println!("\n| run | test accuracy | epochs | training s | wall s |");
+    println!("|---|---|---|---|---|");
+    for o in outcomes {
+        println!(
+            "| {} | {:.2} % | {} | {:.1} | {:.1} |",
+            o.name,
+            100.0 * o.test.accuracy.unwrap_or(f64::NAN),
+            o.epochs,
+            o.train_seconds,
+            o.wall_seconds
+        );
+    }
+}
+
+/// Layer sizes joined by dashes: `784-128-64-10`.
 pub fn sizes_text(sizes: &[usize]) -> String {
     sizes
         .iter()
@@ -401,7 +457,7 @@ fn write_report(
         batches,
         clipped_batches,
     } = timing;
-    let report = PartReport::new(&options.out);
+    let report = PartReport::new(options.reports_dir());
     let dir = report.run_dir(&e.name);
     let truth: Vec<u8> = data.test_set.labels.head(0);
     let predicted: Vec<u8> = test.predictions.iter().map(|&p| p as u8).collect();

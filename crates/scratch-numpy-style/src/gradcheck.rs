@@ -5,10 +5,15 @@
 //! with ε = 1e-6 that is far below the 1e-5 relative error we demand, so a
 //! larger mismatch means a wrong derivative, not rounding.
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 
+use crate::activation::Activation;
+use crate::data::Samples;
 use crate::error::Result;
-use crate::network::{Gradients, Mlp, Workspace};
+use crate::experiments::sizes_text;
+use crate::init::{self, Init};
+use crate::loss::Output;
+use crate::network::{Gradients, Mlp, Spec, Workspace};
 
 /// The perturbation used for the central differences.
 pub const EPSILON: f64 = 1e-6;
@@ -20,6 +25,47 @@ pub struct GradCheck {
     /// The largest |g_numeric − g_backprop| over all parameters.
     pub max_abs_difference: f64,
     pub parameters: usize,
+}
+
+/// The network of [`print_table`]: small enough to difference every
+/// parameter, with two hidden layers and more than two classes.
+pub const TABLE_SIZES: [usize; 4] = [5, 4, 3, 3];
+/// Its batch: random inputs, labels cycling through the classes.
+pub const TABLE_BATCH: usize = 6;
+/// The seed of its weights and inputs.
+pub const TABLE_SEED: u64 = 7;
+
+/// Checks every hidden activation with every output and loss on the
+/// [`TABLE_SIZES`] network and prints the relative errors as a table.
+pub fn print_table() -> Result<()> {
+    println!(
+        "central differences (ε = {EPSILON:e}) against backpropagation, f64, network {}, batch {TABLE_BATCH}",
+        sizes_text(&TABLE_SIZES)
+    );
+    println!("\n| hidden | output + loss | relative error | max abs difference |");
+    println!("|---|---|---|---|");
+    let (inputs, classes) = (TABLE_SIZES[0], TABLE_SIZES[TABLE_SIZES.len() - 1]);
+    for hidden in Activation::ALL {
+        for output in Output::ALL {
+            let mut rng = mnist_data::split::seeded_rng(TABLE_SEED);
+            let spec = Spec {
+                sizes: TABLE_SIZES.to_vec(),
+                hidden,
+                output,
+                init: Init::Xavier,
+            };
+            let mut net: Mlp<f64> = Mlp::new(&spec, &mut rng)?;
+            let x = Array2::from_shape_simple_fn((TABLE_BATCH, inputs), || init::normal(&mut rng));
+            let labels: Vec<u8> = (0..TABLE_BATCH).map(|i| (i % classes) as u8).collect();
+            let samples = Samples::classification(x, &labels, classes)?;
+            let result = check(&mut net, samples.x.view(), samples.y.view())?;
+            println!(
+                "| {hidden} | {output} | {:.2e} | {:.2e} |",
+                result.relative_error, result.max_abs_difference
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Compares backpropagation's gradient of the mean loss on (x, y) with

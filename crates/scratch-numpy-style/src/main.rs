@@ -1,26 +1,25 @@
 //! `scratch-numpy-style`: part 1 of the course, a neural network from first
-//! principles. Run with no arguments for all four MNIST experiments.
+//! principles. Run with no arguments for every MNIST experiment.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use scratch_numpy_style::bench::{self, BenchConfig, NUMPY_SECONDS_PER_EPOCH};
-use scratch_numpy_style::experiments::{self, Experiment, MnistData, RunOptions};
-use scratch_numpy_style::gradcheck;
-use scratch_numpy_style::{Activation, Init, Mlp, Output, Result, Samples, Spec, toy};
+use mnist_report::cli::{self, PartArgs};
+use scratch_numpy_style::bench::{self, BenchArgs};
+use scratch_numpy_style::experiments::{self, Experiment, PART, RunOptions, SEED};
+use scratch_numpy_style::{gradcheck, toy};
 
 #[derive(Parser)]
 #[command(
-    name = "scratch-numpy-style",
+    name = PART,
     version,
     about = "Part 1: a multilayer perceptron from first principles on ndarray",
-    long_about = "Part 1 of the MNIST course: a multilayer perceptron written out as matrix \
-                  algebra (forward pass, backpropagation, SGD) on ndarray, without a framework.\n\n\
-                  With no subcommand, runs every MNIST experiment (same options as `run`) and \
-                  writes the reports to reports/scratch-numpy-style/.",
-    args_conflicts_with_subcommands = true
+    long_about = long_about(),
+    args_conflicts_with_subcommands = true,
+    mut_arg("epochs", |a| a.help(experiments::epochs_help())),
+    mut_arg("seed", |a| a.help(experiments::seed_help()))
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,15 +28,29 @@ struct Cli {
     run: RunArgs,
 }
 
+fn long_about() -> String {
+    format!(
+        "Part 1 of the MNIST course: a multilayer perceptron written out as matrix algebra \
+         (forward pass, backpropagation, SGD) on ndarray, without a framework.\n\n\
+         With no subcommand, runs every MNIST experiment (same options as `run`), each for its \
+         own epochs (see `list`) with seed {SEED}, and writes the reports to reports/{PART}/ \
+         (smoke runs to target/runs/{PART}/)."
+    )
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Train the course's 2-3-1 toy network and check its five predictions.
+    /// Train the course's toy network and check its predictions on the diagonal.
     Toy,
     /// Train the MNIST experiments (all, or the one --experiment names) and
     /// write their reports.
+    #[command(
+        mut_arg("epochs", |a| a.help(experiments::epochs_help())),
+        mut_arg("seed", |a| a.help(experiments::seed_help()))
+    )]
     Run(RunArgs),
     /// Time training epochs of the first experiment's network (seconds per
-    /// epoch on the 60,000 training images) and compare with NumPy.
+    /// epoch on the MNIST training images).
     Bench(BenchArgs),
     /// Compare backpropagation with finite differences (f64) for every
     /// activation and output/loss, and print the relative errors.
@@ -48,142 +61,65 @@ enum Command {
 
 #[derive(Args, Clone, Default)]
 struct RunArgs {
-    /// Run only this experiment (see `list`).
-    #[arg(long, value_name = "NAME")]
+    #[command(flatten)]
+    part: PartArgs,
+    #[arg(long, value_name = "NAME", help = experiments::experiment_help())]
     experiment: Option<String>,
-    /// Epochs per experiment (default: the experiment's, 10).
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// A small smoke run: 5,000 training and 1,000 test images, 2 epochs,
-    /// reported to a temporary directory unless --out is given.
-    #[arg(long)]
-    quick: bool,
     /// Replace the experiment's layer sizes, e.g. 784,256,10 (the run's name
     /// gets a -layers-… suffix).
     #[arg(long, value_delimiter = ',', value_name = "SIZES")]
     layers: Option<Vec<usize>>,
-    /// Seed for initialisation and shuffling (default 42).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Report directory (default: reports/scratch-numpy-style in the workspace).
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
     no_progress: bool,
 }
 
-#[derive(Args)]
-struct BenchArgs {
-    /// Timed epochs.
-    #[arg(long, default_value_t = 5)]
-    epochs: usize,
-    /// Untimed epochs before them.
-    #[arg(long, default_value_t = 1)]
-    warmup: usize,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 64)]
-    batch_size: usize,
-    /// Train on only the first N training images (default: all 60,000).
-    #[arg(long, value_name = "N")]
-    images: Option<usize>,
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Toy) => run_toy(),
-        Some(Command::Run(args)) => run_experiments(&args),
-        Some(Command::Bench(args)) => run_bench(&args),
-        Some(Command::Gradcheck) => run_gradcheck(),
-        Some(Command::List) => {
-            list();
-            Ok(())
-        }
-        None => run_experiments(&cli.run),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    match Cli::try_parse() {
+        Ok(cli) => cli::exit(run(cli)),
+        Err(e) if e.use_stderr() => cli::exit(Err(one_line(&e))),
+        Err(e) => e.exit(), // --help, --version
     }
 }
 
-fn run_toy() -> Result<()> {
-    println!(
-        "Toy network: 2 inputs → 3 ReLU → 1 linear, weights 1, biases 0, \
-         per-sample SGD, lr {}, {} epochs",
-        toy::LEARNING_RATE,
-        toy::EPOCHS
-    );
-    println!("training points (x₁, x₂) → y:");
-    for ([x1, x2], y) in toy::POINTS {
-        println!("  ({x1}, {x2}) → {y}");
-    }
-    let (net, losses) = toy::train()?;
-    for (epoch, loss) in losses.iter().enumerate() {
-        println!(
-            "Epoch {:>2}/{}  mean loss ½(ŷ−y)² {loss:.6}",
-            epoch + 1,
-            toy::EPOCHS
-        );
-    }
-    println!("\n  (x, x)      predicted   7·x   error");
-    let mut worst: f64 = 0.0;
-    for x in toy::QUERIES {
-        let y = toy::predict(&net, x, x)?;
-        let error = y - 7.0 * x;
-        worst = worst.max(error.abs());
-        println!("  ({x:>2}, {x:>2})  {y:>9.4}  {:>5}   {error:+.4}", 7.0 * x);
-    }
-    println!(
-        "\nlargest error {worst:.4} ({} the course's 0.1)",
-        if worst < 0.1 { "within" } else { "OUTSIDE" }
-    );
-    for (l, layer) in net.layers.iter().enumerate() {
-        println!(
-            "layer {}: W = {:.4}, b = {:.4}",
-            l + 1,
-            layer.weights,
-            layer.biases
-        );
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Toy) => toy::print_run()?,
+        Some(Command::Run(args)) => train(&args)?,
+        Some(Command::Bench(args)) => bench::print_timings(&args)?,
+        Some(Command::Gradcheck) => gradcheck::print_table()?,
+        Some(Command::List) => experiments::print_list(),
+        None => train(&cli.run)?,
     }
     Ok(())
 }
 
-fn run_experiments(args: &RunArgs) -> Result<()> {
+/// clap's message and tips on one line, without its usage lines.
+fn one_line(e: &clap::Error) -> anyhow::Error {
+    let text = e.to_string();
+    let lines: Vec<&str> = (text.lines().map(str::trim))
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    anyhow::anyhow!(
+        "{} (see --help)",
+        lines.join("; ").trim_start_matches("error: ")
+    )
+}
+
+/// Trains the chosen experiments on MNIST and writes a report for each.
+fn train(args: &RunArgs) -> Result<()> {
     let chosen: Vec<Experiment> = match &args.experiment {
         Some(name) => vec![experiments::find(name)?],
         None => experiments::all(),
     };
-    let (train_images, test_images, default_epochs) = if args.quick {
-        (Some(5000), Some(1000), Some(2))
-    } else {
-        (None, None, None)
-    };
-    let out = match (&args.out, args.quick) {
-        (Some(dir), _) => dir.clone(),
-        (None, true) => std::env::temp_dir().join("scratch-numpy-style-quick"),
-        (None, false) => experiments::default_report_dir(),
-    };
     let options = RunOptions {
-        epochs: args.epochs.or(default_epochs),
+        part: args.part.clone(),
         layers: args.layers.clone(),
-        seed: args.seed,
-        train_images,
-        test_images,
-        out,
         progress: !args.no_progress,
     };
-    if options.epochs == Some(0) {
-        return Err(scratch_numpy_style::Error::Invalid(
-            "--epochs must be at least 1".into(),
-        ));
-    }
     let start = Instant::now();
-    let data = MnistData::load(train_images, test_images)?;
+    let data = options.load_data()?;
     println!(
         "MNIST: {} training, {} test images (loaded in {:.1} s); matrix products: {}",
         data.train.len(),
@@ -195,110 +131,11 @@ fn run_experiments(args: &RunArgs) -> Result<()> {
     for experiment in &chosen {
         outcomes.push(experiments::run(experiment, &data, &options)?);
     }
-    println!("\n| run | test accuracy | epochs | training s | wall s |");
-    println!("|---|---|---|---|---|");
-    for o in &outcomes {
-        println!(
-            "| {} | {:.2} % | {} | {:.1} | {:.1} |",
-            o.name,
-            100.0 * o.test.accuracy.unwrap_or(f64::NAN),
-            o.epochs,
-            o.train_seconds,
-            o.wall_seconds
-        );
-    }
+    experiments::print_summary(&outcomes);
     println!(
         "\nreports in {} ({:.1} s in all)",
-        options.out.display(),
+        options.reports_dir().display(),
         start.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn run_bench(args: &BenchArgs) -> Result<()> {
-    if args.epochs == 0 || args.batch_size == 0 || args.images == Some(0) {
-        return Err(scratch_numpy_style::Error::Invalid(
-            "--epochs, --batch-size and --images must be at least 1".into(),
-        ));
-    }
-    let data = MnistData::load(args.images, Some(0))?;
-    let spec = experiments::first().spec;
-    println!(
-        "network {} ({} hidden, {}), batch {}, f32, {} training images",
-        experiments::sizes_text(&spec.sizes),
-        spec.hidden,
-        spec.output,
-        args.batch_size,
-        data.train.len()
-    );
-    println!("matrix products: {}", bench::matmul_path());
-    println!(
-        "load average before: {}",
-        bench::load_average().unwrap_or_else(|| "unknown".into())
-    );
-    let result = bench::run(
-        &data.train,
-        BenchConfig {
-            epochs: args.epochs,
-            warmup: args.warmup,
-            batch_size: args.batch_size,
-        },
-    )?;
-    println!("\n| epoch | seconds | images/s |");
-    println!("|---|---|---|");
-    for (i, s) in result.seconds.iter().enumerate() {
-        println!("| {} | {s:.3} | {:.0} |", i + 1, result.images as f64 / s);
-    }
-    let (min, median) = (result.min(), result.median());
-    println!(
-        "\nseconds per epoch: min {min:.3}, median {median:.3}; \
-         NumPy from scratch: {NUMPY_SECONDS_PER_EPOCH:.2} → {:.1}× faster (median); goal ≤ 0.90",
-        NUMPY_SECONDS_PER_EPOCH / median
-    );
-    println!(
-        "load average after: {}",
-        bench::load_average().unwrap_or_else(|| "unknown".into())
-    );
-    Ok(())
-}
-
-fn run_gradcheck() -> Result<()> {
-    println!(
-        "central differences (ε = {:e}) against backpropagation, f64, network 5-4-3-3, batch 6",
-        gradcheck::EPSILON
-    );
-    println!("\n| hidden | output + loss | relative error | max abs difference |");
-    println!("|---|---|---|---|");
-    for hidden in Activation::ALL {
-        for output in Output::ALL {
-            let mut rng = mnist_data::split::seeded_rng(7);
-            let spec = Spec {
-                sizes: vec![5, 4, 3, 3],
-                hidden,
-                output,
-                init: Init::Xavier,
-            };
-            let mut net: Mlp<f64> = Mlp::new(&spec, &mut rng)?;
-            let x = ndarray::Array2::from_shape_simple_fn((6, 5), || {
-                scratch_numpy_style::init::normal(&mut rng)
-            });
-            let labels: Vec<u8> = (0..6).map(|i| i % 3).collect();
-            let samples = Samples::classification(x, &labels, 3)?;
-            let check = gradcheck::check(&mut net, samples.x.view(), samples.y.view())?;
-            println!(
-                "| {hidden} | {output} | {:.2e} | {:.2e} |",
-                check.relative_error, check.max_abs_difference
-            );
-        }
-    }
-    Ok(())
-}
-
-fn list() {
-    for e in experiments::all() {
-        println!("{}", e.name);
-        println!("    {}", e.source);
-        println!("    {}", e.summary());
-        println!("    choices: {}", e.choices);
-    }
 }

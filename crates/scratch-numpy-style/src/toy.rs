@@ -32,6 +32,8 @@ pub const QUERIES: [f64; 5] = [1.0, 2.0, 3.0, 5.0, 10.0];
 
 pub const LEARNING_RATE: f64 = 0.001;
 pub const EPOCHS: usize = 10;
+/// How far from 7x a prediction on the diagonal may be.
+pub const TOLERANCE: f64 = 0.1;
 
 pub fn spec() -> Spec {
     Spec {
@@ -76,4 +78,57 @@ pub fn predict(net: &Mlp<f64>, x1: f64, x2: f64) -> Result<f64> {
     let mut ws = Workspace::new(net, 1);
     let out = net.forward(&mut ws, array![[x1, x2]].view())?;
     Ok(out[[0, 0]])
+}
+
+/// Trains the toy network and prints its setting, its training points, the
+/// loss of every epoch, its predictions against 7x and its final weights.
+pub fn print_run() -> Result<()> {
+    let spec = spec();
+    let sizes = &spec.sizes;
+    println!(
+        "Toy network: {} inputs → {} {} → {} {}, init {}, biases 0, \
+         per-sample SGD, lr {LEARNING_RATE}, {EPOCHS} epochs",
+        sizes[0],
+        sizes[1],
+        spec.hidden,
+        sizes[2],
+        spec.output.activation_name(),
+        spec.init
+    );
+    println!("training points (x₁, x₂) → y:");
+    for ([x1, x2], y) in POINTS {
+        println!("  ({x1}, {x2}) → {y}");
+    }
+    let (net, losses) = train()?;
+    for (epoch, loss) in losses.iter().enumerate() {
+        println!(
+            "Epoch {:>2}/{EPOCHS}  mean loss ½(ŷ−y)² {loss:.6}",
+            epoch + 1
+        );
+    }
+    println!("\n  (x, x)      predicted   7·x   error");
+    let mut worst: f64 = 0.0;
+    for x in QUERIES {
+        let y = predict(&net, x, x)?;
+        let error = y - 7.0 * x;
+        worst = worst.max(error.abs());
+        println!("  ({x:>2}, {x:>2})  {y:>9.4}  {:>5}   {error:+.4}", 7.0 * x);
+    }
+    println!(
+        "\nlargest error {worst:.4} ({} the course's {TOLERANCE})",
+        if worst < TOLERANCE {
+            "within"
+        } else {
+            "OUTSIDE"
+        }
+    );
+    for (l, layer) in net.layers.iter().enumerate() {
+        println!(
+            "layer {}: W = {:.4}, b = {:.4}",
+            l + 1,
+            layer.weights,
+            layer.biases
+        );
+    }
+    Ok(())
 }
