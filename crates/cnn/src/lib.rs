@@ -7,17 +7,30 @@
 //! ([`per_class_report`]: `per-class.md` and `per-class.png`), and a page
 //! to draw digits on for the trained model ([`serve`]).
 
+pub mod bench_serve;
 pub mod serve;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
-use mnist_train::model::{CnnConfig, ConvMethod, ModelConfig};
+use mnist_train::cli::Part;
+use mnist_train::models::{CnnConfig, ConvMethod, ModelConfig};
 use mnist_train::run::{RunSpec, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
+
+/// This part, for the command-line options the core shares.
+#[derive(Clone, Debug)]
+pub struct Part3;
+
+impl Part for Part3 {
+    const NAME: &'static str = PART;
+    fn committed_model_dir() -> PathBuf {
+        committed_model_dir()
+    }
+}
 
 /// The part's folder under `reports/`.
 pub const PART: &str = "cnn";
@@ -67,9 +80,27 @@ pub fn spec(
     }
 }
 
+/// What `cnn --help` says the default command does, from the configuration
+/// itself.
+pub fn about() -> String {
+    let training = training();
+    format!(
+        "Part 3: the course's convolutional network on MNIST.\n\n\
+         With no command, trains the course CNN (conv 32@3x3, pool, conv 64@3x3, pool, \
+         linear 128, dropout {}, linear 10; {}, batch {}, {} epochs, seed {}) on the course \
+         split, evaluates the model after the last epoch on the test set and writes \
+         reports/{PART}/{RUN}/.",
+        cnn_config().dropout,
+        training.optimizer.describe(),
+        training.batch_size,
+        training.epochs,
+        training.seed
+    )
+}
+
 /// `reports/cnn` in this workspace.
 pub fn reports_dir() -> PathBuf {
-    mnist_train::cli::committed_reports_dir(PART)
+    mnist_report::paths::committed_reports_dir(PART)
 }
 
 /// Where `predict` finds the model unless told: the course run's
@@ -88,12 +119,24 @@ pub enum PartError {
 
 /// Per-class accuracy of the tested model, from its test-set confusion
 /// `matrix` (the core's run computes it): writes `per-class.md` (a table)
-/// and `per-class.png` (the accuracies as one row of cells) into `run_dir`.
+/// and `per-class.png` (the accuracies as one row of cells) into `run_dir`,
+/// and says which digit is weakest.
 pub fn per_class_report(
     matrix: &ConfusionMatrix,
     run_dir: &Path,
     run: &str,
 ) -> Result<(), PartError> {
+    write_per_class(matrix, run_dir, run)?;
+    if let Some((digit, accuracy)) = weakest_digit(matrix) {
+        println!(
+            "Per-digit test accuracy in per-class.md; the weakest digit is {digit} ({:.2} %)",
+            100.0 * accuracy
+        );
+    }
+    Ok(())
+}
+
+fn write_per_class(matrix: &ConfusionMatrix, run_dir: &Path, run: &str) -> Result<(), PartError> {
     let markdown = run_dir.join("per-class.md");
     mnist_data::files::write_bytes_atomically(
         &markdown,

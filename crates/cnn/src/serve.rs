@@ -12,7 +12,7 @@
 //! queue; the HTTP side runs on a Tokio runtime in a thread of its own.
 
 use std::future::Future;
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::path::Path;
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::time::Instant;
@@ -28,12 +28,15 @@ use axum::routing::{get, post};
 use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageFormat};
 use mnist_data::Images;
-use mnist_train::burn::tensor::backend::Backend;
+use mnist_train::BackendKind;
+use mnist_train::cli::ModelArgs;
 use mnist_train::image_input::{DigitError, digit_from_bytes};
-use mnist_train::inference::TrainedModel;
-use mnist_train::model::CnnOps;
+use mnist_train::inference::NoModel;
+use mnist_train::inference::{LoadError, Predictor, load_predictor};
 use serde::Serialize;
 use tokio::sync::oneshot;
+
+use crate::Part3;
 
 /// The drawing page: HTML, CSS and script in one file, nothing fetched from
 /// elsewhere.
@@ -56,6 +59,68 @@ const QUEUE: usize = 16;
 /// The page's pixels must not reach anything but this server.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
     style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:";
+
+/// `cnn serve`'s options.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. The default is this machine only; 0.0.0.0 lets
+    /// anyone on the network draw.
+    #[arg(long, alias = "bind", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on; 0 picks a free one (the URL printed tells which).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub model: ModelArgs<Part3>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    NoModel(#[from] NoModel),
+    #[error("--host {host} --port {port}: cannot listen: {message}")]
+    Listen {
+        host: IpAddr,
+        port: u16,
+        message: String,
+    },
+    #[error(transparent)]
+    Model(#[from] DigitModelError),
+    #[error("the server stopped: {0}")]
+    Stopped(String),
+}
+
+/// `cnn serve`: listens, loads the model, prints the page's URL and serves
+/// until Ctrl-C.
+pub fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let dir = args.model.checkpoints()?;
+    // Listening before the model loads: a taken port fails at once.
+    let listener = TcpListener::bind((args.host, args.port)).map_err(|e| ServeError::Listen {
+        host: args.host,
+        port: args.port,
+        message: e.to_string(),
+    })?;
+    let model = DigitModel::load(&dir, args.model.backend)?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| ServeError::Stopped(e.to_string()))?;
+    if !address.ip().is_loopback() {
+        println!("Listening on {address}: anyone who can reach this machine can use the page.");
+    }
+    // Tests and scripts read the URL from this line.
+    println!(
+        "Draw a digit at http://{address}/ (model {}, {} backend; Ctrl-C stops)",
+        dir.display(),
+        args.model.backend
+    );
+    let ctrl_c = async {
+        // Without a Ctrl-C handler, serve until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    serve(listener, model, ctrl_c).map_err(|e| ServeError::Stopped(e.to_string()))
+}
 
 /// The model's answer to one drawing.
 #[derive(Clone, Debug, Serialize)]
@@ -80,42 +145,53 @@ impl<C: Classify + ?Sized> Classify for &mut C {
     }
 }
 
-/// A trained one-digit model on a backend, as [`Classify`].
-pub struct DigitModel<B: Backend> {
-    model: TrainedModel<B>,
-    device: B::Device,
+/// A trained one-digit model, as [`Classify`].
+pub struct DigitModel {
+    model: Box<dyn Predictor>,
 }
 
-impl<B: CnnOps> DigitModel<B> {
-    /// Loads the model in `checkpoints` (model.json and model.mpk), which
-    /// must read one 28×28 digit, and runs it once so that the first
-    /// drawing does not pay for the backend's start.
-    pub fn load(checkpoints: &Path, device: B::Device) -> Result<Self, String> {
-        let model = TrainedModel::<B>::load(checkpoints, &device).map_err(|e| e.to_string())?;
-        let size = model.config.image_size();
+#[derive(Debug, thiserror::Error)]
+pub enum DigitModelError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(
+        "{dir}: the model reads {height}x{width} images with {heads} answer(s); drawing needs \
+         a one-digit 28x28 model such as part 3's"
+    )]
+    NotOneDigit {
+        dir: String,
+        height: usize,
+        width: usize,
+        heads: usize,
+    },
+}
+
+impl DigitModel {
+    /// Loads the model in `checkpoints` (model.json and model.mpk) on
+    /// `backend`, which must read one 28×28 digit, and runs it once so that
+    /// the first drawing does not pay for the backend's start.
+    pub fn load(checkpoints: &Path, backend: BackendKind) -> Result<Self, DigitModelError> {
+        let model = load_predictor(checkpoints, backend)?;
+        let (height, width) = model.config().image_size();
         let heads = model
-            .predict(
-                &Images::new(1, size.0, size.1, vec![0; size.0 * size.1]),
-                &device,
-            )
+            .predict(&Images::new(1, height, width, vec![0; height * width]))
             .heads();
-        if size != (28, 28) || heads != 1 {
-            return Err(format!(
-                "{}: the model reads {}x{} images with {heads} answer(s); drawing needs a \
-                 one-digit 28x28 model such as part 3's",
-                checkpoints.display(),
-                size.0,
-                size.1
-            ));
+        if (height, width) != (28, 28) || heads != 1 {
+            return Err(DigitModelError::NotOneDigit {
+                dir: checkpoints.display().to_string(),
+                height,
+                width,
+                heads,
+            });
         }
-        Ok(Self { model, device })
+        Ok(Self { model })
     }
 }
 
-impl<B: CnnOps> Classify for DigitModel<B> {
+impl Classify for DigitModel {
     fn classify(&mut self, pixels: &[u8]) -> [f32; 10] {
         let image = Images::new(1, 28, 28, pixels.to_vec());
-        self.model.predict(&image, &self.device).probabilities(0, 0)
+        self.model.predict(&image).probabilities(0, 0)
     }
 }
 
@@ -205,7 +281,7 @@ async fn predict(
     State(jobs): State<SyncSender<Job>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    // The issue asks for a 400 for oversized input too, not axum's 413.
+    // Oversized input is a 400 like any unreadable drawing, not axum's 413.
     let image = match body {
         Ok(image) if image.is_empty() => {
             return error(

@@ -324,7 +324,7 @@ fn bench_prints_step_times_and_a_per_layer_table_for_both_conv_methods() {
             .filter_map(|w| w.trim_end_matches('x').parse().ok())
             .collect()
     };
-    for conv in ["matmul", "burn"] {
+    for conv in ["fused", "layers"] {
         let row = text
             .lines()
             .find(|l| l.split_whitespace().take(2).eq(["flex", conv]))
@@ -340,7 +340,7 @@ fn bench_prints_step_times_and_a_per_layer_table_for_both_conv_methods() {
         assert!(n.iter().all(|&x| x > 0.0), "{row}");
     }
     assert!(
-        text.contains("matmul fwd") && text.contains("burn bwd"),
+        text.contains("fused fwd") && text.contains("layers bwd"),
         "{text}"
     );
     for layer in ["block1", "block2", "linear 128", "loss", "total"] {

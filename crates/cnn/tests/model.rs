@@ -2,9 +2,8 @@
 
 use cnn::{model, per_class_markdown, training};
 use mnist_report::ConfusionMatrix;
-use mnist_train::Classifier;
 use mnist_train::burn::module::Module;
-use mnist_train::model::ModelConfig;
+use mnist_train::models::ModelConfig;
 use mnist_train::{OptimizerConfig, batch::images_tensor};
 
 type Inner = mnist_train::burn::backend::Flex;

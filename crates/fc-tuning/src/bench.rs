@@ -1,17 +1,13 @@
 //! Time per training epoch of the course's 128-hidden MLP (784-128-10 ReLU,
 //! SGD lr 0.1, batch 32) over the course split's 54,000 training images,
-//! through the training loop itself, compared with PyTorch on this machine
-//! (1.0–1.8 s per epoch).
+//! through the training loop itself.
 
 use mnist_data::Dataset;
 use mnist_report::metrics::median;
-use mnist_train::model::MlpConfig;
-use mnist_train::model::TrainBackend;
-use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
+use mnist_train::BackendKind;
+use mnist_train::bench::{BenchError, epoch_seconds};
+use mnist_train::models::{MlpConfig, ModelConfig};
 use mnist_train::{OptimizerConfig, TrainingConfig};
-
-/// PyTorch's time per epoch for the same network and data on this machine.
-pub const PYTORCH_SECONDS: (f64, f64) = (1.0, 1.8);
 
 /// Seconds per timed epoch.
 #[derive(Clone, Debug)]
@@ -31,43 +27,31 @@ impl EpochTimes {
     }
 }
 
+/// The course's training of the 784-`hidden`-10 MLP at `batch_size`.
+pub fn course_training(batch_size: usize) -> TrainingConfig {
+    TrainingConfig::new(OptimizerConfig::sgd(0.1, 0.0, false)).with_batch_size(batch_size)
+}
+
 /// Trains the 784-`hidden`-10 MLP for one untimed warm-up epoch and then
-/// `epochs` timed ones over `train_set` (shuffle, batches, forward, loss,
-/// backward, SGD step, running metrics; validation is a single image, so
-/// the time is the training pass).
-pub fn time_epochs<B: TrainBackend>(
+/// `epochs` timed ones over `train_set` on `backend`.
+pub fn time_epochs(
     train_set: &Dataset,
     hidden: usize,
     batch_size: usize,
     epochs: usize,
-    device: &B::Device,
-) -> Result<EpochTimes, TrainError> {
-    B::seed(device, 1);
-    let model = MlpConfig::new(vec![hidden]).init::<B>(device);
-    let config = TrainingConfig::new(OptimizerConfig::sgd(0.1, 0.0, false))
-        .with_epochs(epochs + 1)
-        .with_batch_size(batch_size);
-    let validation = train_set.take(1);
-    let options = TrainOptions {
-        checkpoints: None,
-        resume: false,
-        run_config: serde_json::Value::Null,
-        verbose: false,
-    };
-    let data = TrainingData {
-        train: train_set,
-        validation: &validation,
-    };
-    let trained = train(model, data, &config, &options, device)?;
+    backend: BackendKind,
+) -> Result<EpochTimes, BenchError> {
+    let model = ModelConfig::Mlp(MlpConfig::new(vec![hidden]));
+    let seconds = epoch_seconds(
+        &model,
+        &course_training(batch_size),
+        train_set,
+        epochs,
+        backend,
+    )?;
     Ok(EpochTimes {
         images: train_set.len(),
         batch_size,
-        seconds: trained
-            .state
-            .history
-            .iter()
-            .skip(1)
-            .map(|e| e.seconds)
-            .collect(),
+        seconds,
     })
 }

@@ -8,9 +8,9 @@
 //!   002's batch sizes (5 runs), the t-SNE network, and the reference numbers;
 //! - [`sweep`]: the sweep runner: skips what `results.csv` records as
 //!   completed with the same settings, records a diverged run and goes on,
-//!   resumes an interrupted run from its checkpoint; and seed 002's protocol
+//!   resumes an interrupted run from its checkpoint; and MLP-for-MNIST's protocol
 //!   (test on the test set after every epoch, keep the last epoch);
-//! - [`tables`]: the course table against its references, and seed 002's
+//! - [`tables`]: the course table against its references, and MLP-for-MNIST's
 //!   plots (accuracy against epoch, final accuracy against batch size, a
 //!   batch size × epoch heatmap), generated from the reports;
 //! - [`tsne`]: t-SNE of the last hidden layer, untrained against trained;
@@ -27,13 +27,17 @@ pub mod tsne;
 /// The part's folder under `reports/`.
 pub const PART: &str = "fc-tuning";
 
+/// The part's seed (split, shuffles, initial weights) unless `--seed` says
+/// otherwise.
+pub const SEED: u64 = 1;
+
 /// `reports/fc-tuning` in this workspace.
 pub fn reports_dir() -> std::path::PathBuf {
-    mnist_train::cli::committed_reports_dir(PART)
+    mnist_report::paths::committed_reports_dir(PART)
 }
 
 /// Where `--quick` runs write, out of the committed reports:
 /// `target/runs/fc-tuning`.
 pub fn quick_reports_dir() -> std::path::PathBuf {
-    mnist_train::cli::smoke_reports_dir(PART)
+    mnist_report::paths::smoke_reports_dir(PART)
 }

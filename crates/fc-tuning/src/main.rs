@@ -1,20 +1,21 @@
 //! `fc-tuning`: part 2 of the course. Runs the course's tuning table (the
-//! default), seed 002's batch-size study and the t-SNE of the hidden layer,
+//! default), MLP-for-MNIST's batch-size study and the t-SNE of the hidden layer,
 //! and times an epoch of the 128-hidden MLP.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use fc_tuning::bench::{PYTORCH_SECONDS, time_epochs};
+use fc_tuning::bench::time_epochs;
 use fc_tuning::studies::{FcConfig, batch_size_study, course_table, tsne_model};
 use fc_tuning::sweep::{Outcome, StudyData, SweepOptions, SweepRun, run_sweep, summary_table};
 use fc_tuning::tables::{BatchSizeCurves, course_table_markdown};
-use fc_tuning::tsne::{TsneOptions, tsne_study};
+use fc_tuning::tsne::{TsneOptions, TsneSummary, tsne_study};
 use mnist_data::Mnist;
 use mnist_report::PartReport;
-use mnist_train::backend::{BackendKind, BackendTask, run_on};
-use mnist_train::model::TrainBackend;
+use mnist_report::cli::PartArgs;
+use mnist_train::backend::{BackendKind, BackendTask, TrainBackend, run_on};
 
 #[derive(Parser)]
 #[command(
@@ -57,7 +58,7 @@ enum Command {
 enum Study {
     /// The course table: 10 and 128 hidden units, baseline and one change at a time.
     Course,
-    /// Seed 002: 784-64-64-10, batch sizes 16 to 256, test accuracy every epoch.
+    /// MLP-for-MNIST's study: 784-64-64-10, batch sizes 16 to 256, test accuracy every epoch.
     BatchSizes,
     /// t-SNE of the last hidden layer, untrained against trained.
     Tsne,
@@ -73,32 +74,18 @@ struct RunArgs {
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
     backend: BackendKind,
-    /// Epochs of every run (default: 10 for the course table, 20 for batch sizes and t-SNE).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    epochs: Option<u64>,
-    /// Seed for the split, the shuffles and the initial weights.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// A smoke run: 3,000 training images, 500 validation and test images,
-    /// 1 epoch (2 for batch sizes), t-SNE of 500 images; reports in
-    /// target/runs/fc-tuning unless --reports is given.
-    #[arg(long)]
-    quick: bool,
-    /// Train on at most this many images (validation and test stay whole).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    limit: Option<u64>,
+    #[command(flatten)]
+    part: PartArgs,
     /// Only these runs (names as `list` shows them, comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Run again what results.csv records as completed.
     #[arg(long)]
     rerun: bool,
-    /// Test images in the t-SNE (2,000–5,000 for the study).
+    /// Test images in the t-SNE (2,000–5,000 for the study; a smoke run uses
+    /// the smoke run's test images).
     #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(50..=20_000))]
     tsne_images: u64,
-    /// Folder for reports and checkpoints (default: reports/fc-tuning).
-    #[arg(long)]
-    reports: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -118,8 +105,7 @@ struct BenchArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    mnist_report::cli::run(|cli: Cli| match cli.command {
         None => run_studies(cli.run),
         Some(Command::Run(args)) => run_studies(args),
         Some(Command::List) => {
@@ -127,14 +113,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Command::Bench(args)) => bench(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 fn list() {
@@ -162,7 +141,7 @@ fn select(configs: Vec<FcConfig>, only: &[String]) -> Vec<FcConfig> {
     }
 }
 
-fn run_studies(args: RunArgs) -> Result<(), String> {
+fn run_studies(args: RunArgs) -> anyhow::Result<()> {
     let studies = [
         (Study::Course, course_table()),
         (Study::BatchSizes, batch_size_study()),
@@ -173,155 +152,128 @@ fn run_studies(args: RunArgs) -> Result<(), String> {
             .iter()
             .find(|(_, configs)| configs.iter().any(|c| &c.name == name))
         else {
-            return Err(format!("--only {name}: no such run (see `fc-tuning list`)"));
+            bail!("--only {name}: no such run (see `fc-tuning list`)");
         };
         if args.study != *study && args.study != Study::All {
             let wanted = study.to_possible_value().map(|v| v.get_name().to_string());
-            return Err(format!(
+            bail!(
                 "--only {name}: that run is in --study {}, not the one chosen",
                 wanted.unwrap_or_default()
-            ));
+            );
         }
     }
-    let mnist = Mnist::load_default().map_err(|e| e.to_string())?;
-    let (train, eval) = match (args.quick, args.limit) {
-        (true, limit) => (limit.map_or(3_000, |l| l as usize), 500),
-        (false, Some(limit)) => (limit as usize, usize::MAX),
-        (false, None) => (usize::MAX, usize::MAX),
+    args.backend.check_compiled()?;
+    let mnist = Mnist::load_default()?;
+    let seed = args.part.seed_or(fc_tuning::SEED);
+    let (train, eval) = args.part.limits();
+    let data = StudyData::new(&mnist, seed, train, eval);
+    let part_dir = args.part.reports_dir(fc_tuning::PART);
+    // Each configuration's own epochs, unless --epochs or --quick say otherwise.
+    let epochs = (args.part.epochs.is_some() || args.part.quick).then(|| args.part.epochs_or(0));
+    let options = SweepOptions {
+        part_dir: part_dir.clone(),
+        seed,
+        epochs,
+        rerun: args.rerun,
+        verbose: true,
     };
-    let data = StudyData::new(&mnist, args.seed, train, eval);
-    let part_dir = args.reports.clone().unwrap_or_else(|| {
-        if args.quick {
-            fc_tuning::quick_reports_dir()
-        } else {
-            fc_tuning::reports_dir()
+    let wants = |study: Study| args.study == study || args.study == Study::All;
+    let mut failed = Vec::new();
+    let report = PartReport::new(&part_dir);
+
+    if wants(Study::Course) {
+        let configs = select(course_table(), &args.only);
+        if !configs.is_empty() {
+            let runs = run_sweep(&configs, &data, &options, args.backend);
+            println!("\nCourse table:\n{}", summary_table(&runs));
+            failed.extend(failures(&runs));
+            let rows = report.results()?;
+            let md = format!(
+                "# The course table\n\n\
+                 Generated from `results.csv` by `fc-tuning`. Test accuracy is the \
+                 best-by-validation epoch's model on the test set; the goal is each \
+                 row with a PyTorch figure within 0.5 points of it.\n\n{}",
+                course_table_markdown(&rows, &course_table())
+            );
+            write(&part_dir.join("course-table.md"), &md)?;
+            println!("{}", course_table_markdown(&rows, &course_table()));
         }
-    });
-    run_on(
-        args.backend,
-        StudiesTask {
-            args: &args,
+    }
+    if wants(Study::BatchSizes) {
+        let configs = select(batch_size_study(), &args.only);
+        if !configs.is_empty() {
+            let runs = run_sweep(&configs, &data, &options, args.backend);
+            println!("\nBatch sizes:\n{}", summary_table(&runs));
+            failed.extend(failures(&runs));
+            let all = batch_size_study();
+            let rows = report.results()?;
+            let curves = BatchSizeCurves::read(&part_dir, &all)?;
+            let images = (data.tested_each_epoch.train.len(), data.test().len());
+            curves.write(&part_dir, &rows, &all, images)?;
+            println!("{}", curves.markdown(&rows, &all, images));
+        }
+    }
+    if wants(Study::Tsne) && (args.only.is_empty() || args.only.iter().any(|n| n == "tsne")) {
+        let mut config = tsne_model();
+        if let Some(e) = epochs {
+            config.epochs = e;
+        }
+        let tsne = TsneOptions {
+            images: (args.tsne_images as usize).min(data.test().len()),
+            seed,
+            ..TsneOptions::default()
+        };
+        println!("\n=== t-SNE: {} ===", config.describe());
+        let task = Tsne {
+            config: &config,
             data: &data,
-            part_dir,
-        },
-    )
-    .map_err(|e| e.to_string())?
+            options: &tsne,
+            out: part_dir.join("tsne"),
+        };
+        match run_on(args.backend, task)? {
+            Ok(s) => println!(
+                "t-SNE of {} test images: 5-NN accuracy in 2-D {:.2} % untrained, {:.2} % \
+                 trained (test accuracy {:.2} %); {} ({:.0} s)",
+                s.images,
+                100.0 * s.knn_untrained,
+                100.0 * s.knn_trained,
+                100.0 * s.test_accuracy,
+                s.plot.display(),
+                s.seconds
+            ),
+            Err(e) => failed.push(format!("tsne: {e}")),
+        }
+    }
+    println!("\nReports in {}", part_dir.display());
+    if !failed.is_empty() {
+        bail!("{} run(s) failed: {}", failed.len(), failed.join("; "));
+    }
+    Ok(())
 }
 
-struct StudiesTask<'a> {
-    args: &'a RunArgs,
+/// The t-SNE study on the backend `--backend` names.
+struct Tsne<'a> {
+    config: &'a FcConfig,
     data: &'a StudyData,
-    part_dir: PathBuf,
+    options: &'a TsneOptions,
+    out: PathBuf,
 }
 
-impl BackendTask for StudiesTask<'_> {
-    type Output = Result<(), String>;
+impl BackendTask for Tsne<'_> {
+    type Output = Result<TsneSummary, fc_tuning::tsne::TsneError>;
 
-    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Self::Output {
-        let Self {
-            args,
-            data,
-            part_dir,
-        } = self;
-        let epochs = |default_quick: usize| {
-            args.epochs
-                .map(|e| e as usize)
-                .or(args.quick.then_some(default_quick))
-        };
-        let options = |epochs: Option<usize>| SweepOptions {
-            part_dir: part_dir.clone(),
-            seed: args.seed,
-            epochs,
-            rerun: args.rerun,
-            verbose: true,
-        };
-        let wants = |study: Study| args.study == study || args.study == Study::All;
-        let mut failed = Vec::new();
-        let report = PartReport::new(&part_dir);
-
-        if wants(Study::Course) {
-            let configs = select(course_table(), &args.only);
-            if !configs.is_empty() {
-                let runs = run_sweep::<B>(&configs, data, &options(epochs(1)), &device, backend);
-                println!("\nCourse table:\n{}", summary_table(&runs));
-                failed.extend(failures(&runs));
-                let rows = report.results().map_err(|e| e.to_string())?;
-                let md = format!(
-                    "# The course table\n\n\
-                     Generated from `results.csv` by `fc-tuning`. Test accuracy is the \
-                     best-by-validation epoch's model on the test set; the goal is each \
-                     row with a PyTorch figure within 0.5 points of it.\n\n{}",
-                    course_table_markdown(&rows, &course_table())
-                );
-                write(&part_dir.join("course-table.md"), &md)?;
-                println!("{}", course_table_markdown(&rows, &course_table()));
-            }
-        }
-        if wants(Study::BatchSizes) {
-            let configs = select(batch_size_study(), &args.only);
-            if !configs.is_empty() {
-                let runs = run_sweep::<B>(&configs, data, &options(epochs(2)), &device, backend);
-                println!("\nBatch sizes:\n{}", summary_table(&runs));
-                failed.extend(failures(&runs));
-                let all = batch_size_study();
-                let rows = report.results().map_err(|e| e.to_string())?;
-                let curves = BatchSizeCurves::read(&part_dir, &all).map_err(|e| e.to_string())?;
-                let images = (data.tested_each_epoch.train.len(), data.test().len());
-                curves
-                    .write(&part_dir, &rows, &all, images)
-                    .map_err(|e| e.to_string())?;
-                println!("{}", curves.markdown(&rows, &all, images));
-            }
-        }
-        if wants(Study::Tsne) && (args.only.is_empty() || args.only.iter().any(|n| n == "tsne")) {
-            let mut config = tsne_model();
-            if let Some(e) = epochs(1) {
-                config.epochs = e;
-            }
-            let tsne = TsneOptions {
-                images: if args.quick {
-                    500
-                } else {
-                    args.tsne_images as usize
-                },
-                seed: args.seed,
-                ..TsneOptions::default()
-            };
-            let out = part_dir.join("tsne");
-            println!("\n=== t-SNE: {} ===", config.describe());
-            match tsne_study::<B>(
-                &config,
-                &data.course.train,
-                &data.course.validation,
-                data.test(),
-                &tsne,
-                &out,
-                &device,
-                true,
-            ) {
-                Ok(s) => println!(
-                    "t-SNE of {} test images: 5-NN accuracy in 2-D {:.2} % untrained, {:.2} % \
-                     trained (test accuracy {:.2} %); {} ({:.0} s)",
-                    s.images,
-                    100.0 * s.knn_untrained,
-                    100.0 * s.knn_trained,
-                    100.0 * s.test_accuracy,
-                    s.plot.display(),
-                    s.seconds
-                ),
-                Err(e) => failed.push(format!("tsne: {e}")),
-            }
-        }
-        println!("\nReports in {}", part_dir.display());
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} run(s) failed: {}",
-                failed.len(),
-                failed.join("; ")
-            ))
-        }
+    fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+        let course = &self.data.course;
+        tsne_study::<B>(
+            self.config,
+            &course.train,
+            &course.validation,
+            self.data.test(),
+            self.options,
+            &self.out,
+            &device,
+            true,
+        )
     }
 }
 
@@ -334,62 +286,43 @@ fn failures(runs: &[SweepRun]) -> Vec<String> {
         .collect()
 }
 
-fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
-    mnist_data::files::write_bytes_atomically(path, text.as_bytes()).map_err(|e| e.to_string())
+fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    Ok(mnist_data::files::write_bytes_atomically(
+        path,
+        text.as_bytes(),
+    )?)
 }
 
-fn bench(args: BenchArgs) -> Result<(), String> {
-    let mnist = Mnist::load_default().map_err(|e| e.to_string())?;
-    let split = mnist_data::course_split(mnist.train.len(), 1);
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let mnist = Mnist::load_default()?;
+    let split = mnist_data::course_split(mnist.train.len(), fc_tuning::SEED);
     let train = mnist.train.select(&split.train);
+    let (batch_size, hidden) = (args.batch_size as usize, args.hidden as usize);
     println!(
-        "784-{}-10 ReLU, SGD lr 0.1, batch {}, {} training images per epoch; \
+        "784-{hidden}-10 ReLU, {}, batch {batch_size}, {} training images per epoch; \
          {} timed epoch(s) after one warm-up",
-        args.hidden,
-        args.batch_size,
+        fc_tuning::bench::course_training(batch_size)
+            .optimizer
+            .describe(),
         train.len(),
         args.epochs
     );
     println!(
-        "{:<10} {:>12} {:>15} {:>22}",
-        "backend", "min s/epoch", "median s/epoch", "PyTorch here s/epoch"
+        "{:<10} {:>12} {:>15}",
+        "backend", "min s/epoch", "median s/epoch"
     );
-    for backend in &args.backend {
-        let times = run_on(
-            *backend,
-            BenchTask {
-                train: &train,
-                args: &args,
-            },
-        )
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    for &backend in &args.backend {
+        let times = time_epochs(&train, hidden, batch_size, args.epochs as usize, backend)?;
         println!(
-            "{:<10} {:>12.2} {:>15.2} {:>22}",
+            "{:<10} {:>12.2} {:>15.2}",
             backend.name(),
             times.min(),
-            times.median(),
-            format!("{:.1}–{:.1}", PYTORCH_SECONDS.0, PYTORCH_SECONDS.1)
+            times.median()
         );
     }
+    println!(
+        "\nPyTorch on this machine: time the same network's epoch in turn with this command, \
+         on a quiet machine, for a paired figure."
+    );
     Ok(())
-}
-
-struct BenchTask<'a> {
-    train: &'a mnist_data::Dataset,
-    args: &'a BenchArgs,
-}
-
-impl BackendTask for BenchTask<'_> {
-    type Output = Result<fc_tuning::bench::EpochTimes, mnist_train::train::TrainError>;
-
-    fn run<B: TrainBackend>(self, device: B::Device, _backend: BackendKind) -> Self::Output {
-        time_epochs::<B>(
-            self.train,
-            self.args.hidden as usize,
-            self.args.batch_size as usize,
-            self.args.epochs as usize,
-            &device,
-        )
-    }
 }

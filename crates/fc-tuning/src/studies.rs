@@ -1,17 +1,17 @@
 //! The part's studies, as data: every configuration a sweep runs, and the
 //! reference numbers the course table is compared with.
 
-use mnist_train::model::{Activation, MlpConfig, ModelConfig};
+use mnist_train::models::{Activation, MlpConfig, ModelConfig};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
 /// How a configuration is trained and tested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
-    /// The course (seed 001): train on the course split's 54,000 images,
+    /// The course: train on the course split's 54,000 images,
     /// validate on the last 6,000 after every epoch, test the epoch with the
     /// best validation accuracy once on the 10,000 test images.
     Course,
-    /// Seed 002: train on all 60,000 training images and test on the test
+    /// MLP-for-MNIST's study: train on all 60,000 training images and test on the test
     /// set after every epoch; the last epoch's model is the result (nothing
     /// is selected on the test set). The report files the per-epoch test
     /// numbers as "validation" (`val_*`).
@@ -160,10 +160,10 @@ pub fn course_table() -> Vec<FcConfig> {
     configs
 }
 
-/// Seed 002's batch sizes.
+/// MLP-for-MNIST's batch sizes.
 pub const BATCH_SIZES: [usize; 5] = [16, 32, 64, 128, 256];
 
-/// Seed 002's study: 784-64-64-10 ReLU, SGD, batch sizes 16 to 256, 20
+/// MLP-for-MNIST's study: 784-64-64-10 ReLU, SGD, batch sizes 16 to 256, 20
 /// epochs, tested on the test set after every epoch. The seed's README does
 /// not give its learning rate or momentum; the course's lr 0.1 without
 /// momentum is used (see `reports/fc-tuning/NOTES.md`).
@@ -186,7 +186,7 @@ pub fn batch_size_study() -> Vec<FcConfig> {
         .collect()
 }
 
-/// The network whose last hidden layer the t-SNE study draws: seed 002's
+/// The network whose last hidden layer the t-SNE study draws: MLP-for-MNIST's
 /// 784-64-64-10 at batch 64, trained on the course split for 20 epochs.
 pub fn tsne_model() -> FcConfig {
     FcConfig {
@@ -202,8 +202,8 @@ pub fn tsne_model() -> FcConfig {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reference {
     pub run: &'static str,
-    /// What seed 001 reported.
-    pub seed_001: Option<f64>,
+    /// What the four-part course's notebook reported.
+    pub course_reported: Option<f64>,
     /// The same configuration in PyTorch on this machine, same data.
     pub pytorch_here: Option<f64>,
 }
@@ -214,22 +214,22 @@ pub const GOAL_POINTS: f64 = 0.5;
 pub const REFERENCES: [Reference; 4] = [
     Reference {
         run: "h10-baseline",
-        seed_001: Some(92.05),
+        course_reported: Some(92.05),
         pytorch_here: Some(93.71),
     },
     Reference {
         run: "h10-batch-64",
-        seed_001: Some(92.99),
+        course_reported: Some(92.99),
         pytorch_here: None,
     },
     Reference {
         run: "h128-baseline",
-        seed_001: Some(97.69),
+        course_reported: Some(97.69),
         pytorch_here: Some(97.60),
     },
     Reference {
         run: "h128-leaky-relu",
-        seed_001: Some(97.70),
+        course_reported: Some(97.70),
         pytorch_here: Some(97.69),
     },
 ];
@@ -238,5 +238,5 @@ pub fn reference(run: &str) -> Option<&'static Reference> {
     REFERENCES.iter().find(|r| r.run == run)
 }
 
-/// Seed 002's reported accuracy.
-pub const SEED_002_ACCURACY: f64 = 97.64;
+/// What the MLP-for-MNIST notebook reported.
+pub const MLP_FOR_MNIST_ACCURACY: f64 = 97.64;

@@ -10,7 +10,6 @@ use mnist_data::{Dataset, Mnist};
 use mnist_report::{PartReport, ResultRow, RunStatus};
 use mnist_train::BackendKind;
 use mnist_train::checkpoint::CheckpointError;
-use mnist_train::model::TrainBackend;
 use mnist_train::run::{RunError, RunOutcome, RunSpec, Splits, Tested, run};
 use mnist_train::train::TrainError;
 
@@ -21,7 +20,7 @@ use crate::studies::{FcConfig, Protocol};
 pub struct StudyData {
     /// The course split (54,000 / 6,000) and the test set.
     pub course: Splits,
-    /// Seed 002's protocol: all training images (60,000) train, and the
+    /// MLP-for-MNIST's protocol: all training images (60,000) train, and the
     /// test set is both the per-epoch check and the test.
     pub tested_each_epoch: Splits,
 }
@@ -142,12 +141,11 @@ pub fn is_done(row: &ResultRow, config: &FcConfig, seed: u64) -> bool {
         && same("momentum", config.momentum)
 }
 
-/// Runs `configs` one after the other on backend `B`.
-pub fn run_sweep<B: TrainBackend>(
+/// Runs `configs` one after the other on `backend`.
+pub fn run_sweep(
     configs: &[FcConfig],
     data: &StudyData,
     options: &SweepOptions,
-    device: &B::Device,
     backend: BackendKind,
 ) -> Vec<SweepRun> {
     let report = PartReport::new(&options.part_dir);
@@ -190,7 +188,7 @@ pub fn run_sweep<B: TrainBackend>(
             });
             continue;
         }
-        let outcome = match run_one::<B>(&config, data, options, device, backend) {
+        let outcome = match run_one(&config, data, options, backend) {
             Ok(outcome) => match outcome.status {
                 RunStatus::Diverged { epoch } => {
                     if options.verbose {
@@ -222,7 +220,7 @@ pub fn run_sweep<B: TrainBackend>(
 
 /// The validation accuracy of the epoch that was tested, as `results.csv`
 /// records it: the best epoch by validation (the first of equals) in the
-/// course's protocol, the last epoch in seed 002's.
+/// course's protocol, the last epoch in MLP-for-MNIST's.
 fn tested_val_accuracy(outcome: &RunOutcome, protocol: Protocol) -> f64 {
     let val = |e: &mnist_report::EpochMetrics| e.val_accuracy.first().copied();
     let tested = match protocol {
@@ -242,18 +240,17 @@ fn tested_val_accuracy(outcome: &RunOutcome, protocol: Protocol) -> f64 {
 /// Runs one configuration, resuming its last checkpoint when there is one
 /// made with the same settings (and starting afresh when it was made with
 /// other settings).
-fn run_one<B: TrainBackend>(
+fn run_one(
     config: &FcConfig,
     data: &StudyData,
     options: &SweepOptions,
-    device: &B::Device,
     backend: BackendKind,
 ) -> Result<RunOutcome, RunError> {
     let attempt = |resume: bool| {
         let spec = spec(config, options, resume);
         match config.protocol {
-            Protocol::Course => run::<B>(&spec, &data.course, device, backend),
-            Protocol::TestEachEpoch => run::<B>(&spec, &data.tested_each_epoch, device, backend),
+            Protocol::Course => run(&spec, &data.course, backend),
+            Protocol::TestEachEpoch => run(&spec, &data.tested_each_epoch, backend),
         }
     };
     match attempt(true) {

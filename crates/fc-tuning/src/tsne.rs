@@ -1,4 +1,4 @@
-//! t-SNE of the last hidden layer (seed 002's figures): the same test images
+//! t-SNE of the last hidden layer (MLP-for-MNIST's figures): the same test images
 //! through the untrained and the trained network, embedded in 2-D with the
 //! `bhtsne` crate (Barnes–Hut t-SNE) and drawn side by side, coloured by
 //! digit. How well the digits separate is also measured: the accuracy of a
@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use mnist_data::Dataset;
 use mnist_report::ReportError;
+use mnist_train::TrainBackend;
 use mnist_train::batch::images_tensor;
 use mnist_train::burn::module::AutodiffModule;
-use mnist_train::burn::prelude::*;
 use mnist_train::evaluate::evaluate;
-use mnist_train::model::Mlp;
-use mnist_train::model::TrainBackend;
+use mnist_train::models::Model;
+use mnist_train::ops::CnnOps;
 use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
 
 use crate::studies::FcConfig;
@@ -119,8 +119,8 @@ pub fn knn_accuracy(points: &[(f64, f64)], labels: &[u8], k: usize) -> f64 {
 
 /// The last hidden layer's activations of `model` for `set`'s images:
 /// `(values row-major, width)`.
-pub fn hidden_features<B: Backend>(
-    model: &Mlp<B>,
+pub fn hidden_features<B: CnnOps>(
+    model: &Model<B>,
     set: &Dataset,
     device: &B::Device,
 ) -> (Vec<f32>, usize) {
@@ -128,7 +128,7 @@ pub fn hidden_features<B: Backend>(
     let mut width = 0;
     for start in (0..set.len()).step_by(500) {
         let end = (start + 500).min(set.len());
-        let features = model.features(images_tensor(&set.images, start..end, device));
+        let features = model.last_hidden(images_tensor(&set.images, start..end, device));
         width = features.dims()[1];
         values.extend(
             features
@@ -182,7 +182,7 @@ pub fn tsne_study<B: TrainBackend>(
     let start = Instant::now();
     let shown = test.take(options.images);
     B::seed(device, options.seed);
-    let model = config.mlp().init::<B>(device);
+    let model = Model::Mlp(config.mlp().init::<B>(device));
     let untrained = hidden_features(&model.valid(), &shown, device);
 
     let training = config.training(options.seed);

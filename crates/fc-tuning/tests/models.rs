@@ -2,9 +2,8 @@
 //! hidden features have the right shapes.
 
 use fc_tuning::studies::{batch_size_study, course_table, tsne_model};
-use mnist_train::Classifier;
 use mnist_train::burn::prelude::*;
-use mnist_train::model::{Activation, MlpConfig};
+use mnist_train::models::{Activation, MlpConfig};
 
 type B = mnist_train::burn::backend::Flex;
 

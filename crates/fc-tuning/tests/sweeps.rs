@@ -180,7 +180,7 @@ fn the_results_table_reads_back() {
     let test = rows[0].get_f64("test_accuracy").unwrap();
     assert!(lines[2].contains(&format!("{:.2} %", 100.0 * test)), "{md}");
 
-    // Seed 002's protocol: the test set after every epoch, the last epoch reported.
+    // MLP-for-MNIST's protocol: the test set after every epoch, the last epoch reported.
     let curves = BatchSizeCurves::read(dir.path(), &[per_epoch.clone()]).unwrap();
     assert_eq!(curves.curves.len(), 1);
     let (batch, curve) = &curves.curves[0];

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, Parser};
 
 use crate::paths::{committed_reports_dir, smoke_reports_dir};
 
@@ -90,6 +90,30 @@ impl PartArgs {
             None => committed_reports_dir(part),
         }
     }
+}
+
+/// Every binary's `main`: parses the command line as `P` and runs `main`
+/// with it. A bad command line, like any error, ends as one `error: …` line
+/// and a non-zero exit status; `--help` and `--version` print and exit.
+pub fn run<P: Parser>(main: impl FnOnce(P) -> anyhow::Result<()>) -> ExitCode {
+    match P::try_parse() {
+        Ok(cli) => exit(main(cli)),
+        Err(e) if e.use_stderr() => exit(Err(one_line(&e))),
+        Err(e) => e.exit(),
+    }
+}
+
+/// clap's message and tips on one line, without its usage lines.
+fn one_line(e: &clap::Error) -> anyhow::Error {
+    let text = e.to_string();
+    let lines: Vec<&str> = (text.lines().map(str::trim))
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    anyhow::anyhow!(
+        "{} (see --help)",
+        lines.join("; ").trim_start_matches("error: ")
+    )
 }
 
 /// How every binary ends: `error: …` on one line (with its causes) and a

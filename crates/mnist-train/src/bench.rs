@@ -185,13 +185,13 @@ pub fn cnn_layer_times<B: TrainBackend>(
     };
     let images = prepared.images;
     let features = match model.conv {
-        ConvMethod::Burn => {
+        ConvMethod::Layers => {
             let block = |conv: &Conv2d<B>, x| model.pool.forward(relu(conv.forward(x)));
             let x = timer.layer("block1", images, false, |x| block(&model.conv1, x));
             let x = timer.layer("block2", x, true, |x| block(&model.conv2, x));
             timer.layer("flatten", x, true, |x| x.flatten::<2>(1, 3))
         }
-        ConvMethod::Matmul => {
+        ConvMethod::Fused => {
             let x = timer.layer("block1", images, false, |x| {
                 conv_pool_relu(&model.conv1, channels_first(x))
             });
@@ -317,7 +317,9 @@ pub struct StepBench<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("--steps {steps} of batch {batch_size} need {needed} images; there are {available} training images")]
+    #[error(
+        "--steps {steps} of batch {batch_size} need {needed} images; there are {available} training images"
+    )]
     TooFewImages {
         steps: usize,
         batch_size: usize,
@@ -356,7 +358,7 @@ impl StepBench<'_> {
             self.title, self.batch_size, self.steps, self.rounds
         );
         for &backend in backends {
-            let times = run_on(backend, (self, backend))?;
+            let times = run_on(backend, TimeOn(self, backend))?;
             println!(
                 "\n{:<8} {:<20} {:>12} {:>13} {:>9} {:>8}   raw step: {:>8} {:>9} {:>9}",
                 "backend",
@@ -415,11 +417,14 @@ impl StepBench<'_> {
     }
 }
 
-impl BackendTask for (&StepBench<'_>, BackendKind) {
+/// [`StepBench`]'s measurements on one backend.
+struct TimeOn<'a, 'b>(&'a StepBench<'b>, BackendKind);
+
+impl BackendTask for TimeOn<'_, '_> {
     type Output = BackendTimes;
 
     fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> BackendTimes {
-        let (bench, backend) = self;
+        let TimeOn(bench, backend) = self;
         let models = bench.configs(backend);
         let configs: Vec<ModelConfig> = models.iter().map(|(_, c)| c.clone()).collect();
         let steps = time_steps_in_rounds::<B>(
@@ -478,7 +483,13 @@ pub fn epoch_seconds(
                 validation: &validation,
             };
             let trained = train(model, data, &self.training, &options, &device)?;
-            Ok(trained.state.history.iter().skip(1).map(|e| e.seconds).collect())
+            Ok(trained
+                .state
+                .history
+                .iter()
+                .skip(1)
+                .map(|e| e.seconds)
+                .collect())
         }
     }
     let training = training.clone().with_epochs(epochs + 1);

@@ -191,7 +191,10 @@ pub fn load_model<B: Backend>(
 }
 
 /// Saves a module's parameters to `path` (Burn's named MessagePack format).
-pub fn save_module<B: Backend, M: Module<B>>(model: &M, path: &Path) -> Result<(), CheckpointError> {
+pub fn save_module<B: Backend, M: Module<B>>(
+    model: &M,
+    path: &Path,
+) -> Result<(), CheckpointError> {
     let bytes = ByteRecorder::default()
         .record(model.clone().into_record(), ())
         .map_err(|e| io(path, e))?;

@@ -1,12 +1,48 @@
 //! Command-line options every Burn part shares, flattened into each part's
-//! own `clap` parser: the flags of every part ([`PartArgs`]), the backend,
-//! and the optimiser's.
+//! own `clap` parser: the flags of every part ([`PartArgs`]) with the backend
+//! and the optimiser's ([`TrainArgs`]), and the trained model a command uses
+//! ([`ModelArgs`]).
+
+use std::fmt::Debug;
+use std::marker::PhantomData;
+use std::path::PathBuf;
 
 use clap::Args;
 use mnist_report::cli::PartArgs;
 
 use crate::backend::BackendKind;
 use crate::config::{OptimizerConfig, TrainingConfig};
+use crate::inference::{NoModel, model_dir};
+
+/// What the shared options need to know of the part they serve.
+pub trait Part: Clone + Debug + Send + Sync + 'static {
+    /// The part's crate, and its folder under `reports/`.
+    const NAME: &'static str;
+    /// Where commands find the part's trained model unless told.
+    fn committed_model_dir() -> PathBuf;
+}
+
+/// `--model` and `--backend`: the trained model a command uses, and where.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs<P: Part> {
+    /// The trained model: a run's checkpoint folder (model.json and
+    /// model.mpk), or the run's folder.
+    #[arg(long, value_name = "DIR", default_value_os_t = P::committed_model_dir())]
+    pub model: PathBuf,
+    /// Backend to run the model on.
+    #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
+    pub backend: BackendKind,
+    #[arg(skip)]
+    part: PhantomData<P>,
+}
+
+impl<P: Part> ModelArgs<P> {
+    /// The checkpoint folder `--model` names, or an error that says how to
+    /// train one.
+    pub fn checkpoints(&self) -> Result<PathBuf, NoModel> {
+        model_dir(&self.model, &format!("cargo run --release -p {}", P::NAME))
+    }
+}
 
 #[derive(Args, Clone, Debug)]
 pub struct TrainArgs {

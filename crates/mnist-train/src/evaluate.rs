@@ -35,11 +35,7 @@ impl Predictions {
 }
 
 /// Runs `model` on every image.
-pub fn predict<B: CnnOps>(
-    model: &Model<B>,
-    images: &Images,
-    device: &B::Device,
-) -> Predictions {
+pub fn predict<B: CnnOps>(model: &Model<B>, images: &Images, device: &B::Device) -> Predictions {
     let mut labels = Vec::new();
     let mut log_probabilities = Vec::with_capacity(images.count * 10);
     let mut heads = 1;
@@ -88,12 +84,12 @@ pub struct Evaluation {
     pub predictions: Predictions,
 }
 
-pub fn evaluate<B: CnnOps>(
-    model: &Model<B>,
-    set: &Dataset,
-    device: &B::Device,
-) -> Evaluation {
-    let predictions = predict(model, &set.images, device);
+pub fn evaluate<B: CnnOps>(model: &Model<B>, set: &Dataset, device: &B::Device) -> Evaluation {
+    score(predict(model, &set.images, device), set)
+}
+
+/// Loss and accuracy of `predictions` for the images of `set`.
+pub fn score(predictions: Predictions, set: &Dataset) -> Evaluation {
     let heads = set.labels.heads;
     assert_eq!(predictions.heads(), heads, "model heads match the labels");
     let n = set.len().max(1) as f64;

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mnist_data::Mnist;
-use mnist_report::cli::exit;
 use mnist_report::paths::smoke_reports_dir;
 use mnist_train::backend::BackendKind;
 use mnist_train::bench::StepBench;
@@ -49,6 +48,9 @@ enum Command {
         checkpoint: PathBuf,
         #[command(flatten)]
         args: PredictArgs,
+        /// Backend to predict on.
+        #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
+        backend: BackendKind,
     },
     /// Time the raw train step against the training loop's step.
     Bench {
@@ -78,22 +80,26 @@ enum ModelKind {
 
 fn model_config(kind: ModelKind, hidden: &[u64]) -> ModelConfig {
     match kind {
-        ModelKind::Mlp => ModelConfig::Mlp(MlpConfig::new(
-            hidden.iter().map(|&h| h as usize).collect(),
-        )),
+        ModelKind::Mlp => {
+            ModelConfig::Mlp(MlpConfig::new(hidden.iter().map(|&h| h as usize).collect()))
+        }
         ModelKind::Cnn => ModelConfig::Cnn(CnnConfig::new()),
     }
 }
 
 fn main() -> ExitCode {
-    exit(match Cli::parse().command {
+    mnist_report::cli::run(|cli: Cli| match cli.command {
         Command::Train {
             model,
             hidden,
             run: name,
             args,
         } => train(model_config(model, &hidden), name, args),
-        Command::Predict { checkpoint, args } => predict(&args, &checkpoint).map_err(Into::into),
+        Command::Predict {
+            checkpoint,
+            args,
+            backend,
+        } => Ok(predict(&args, &checkpoint, backend)?),
         Command::Bench {
             backend,
             model,
@@ -109,10 +115,15 @@ fn train(model: ModelConfig, run_name: String, args: TrainArgs) -> anyhow::Resul
     let training = args.training_config(TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true)));
     let mnist = Mnist::load_default()?;
     let (train_limit, eval_limit) = args.part.limits();
-    let data = Splits::course(&mnist.train, mnist.test, training.seed).limit(train_limit, eval_limit);
+    let data =
+        Splits::course(&mnist.train, mnist.test, training.seed).limit(train_limit, eval_limit);
     let spec = RunSpec {
         // Not a part of the course: its runs stay out of reports/.
-        part_dir: args.part.reports.clone().unwrap_or_else(|| smoke_reports_dir("mnist-train")),
+        part_dir: args
+            .part
+            .reports
+            .clone()
+            .unwrap_or_else(|| smoke_reports_dir("mnist-train")),
         run: run_name,
         model: model.with_conv(args.backend.fastest_conv()),
         training,

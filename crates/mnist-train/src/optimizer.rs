@@ -30,7 +30,12 @@ impl<B: TrainBackend> ModelOptimizer<B> {
     }
 
     /// One step: the model moved along its gradients.
-    pub fn step(&mut self, learning_rate: f64, model: Model<B>, grads: GradientsParams) -> Model<B> {
+    pub fn step(
+        &mut self,
+        learning_rate: f64,
+        model: Model<B>,
+        grads: GradientsParams,
+    ) -> Model<B> {
         match self {
             Self::Sgd(optimizer) => optimizer.step(learning_rate, model, grads),
             Self::Adam(optimizer) => optimizer.step(learning_rate, model, grads),

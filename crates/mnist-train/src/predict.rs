@@ -24,9 +24,6 @@ pub struct PredictArgs {
     /// Also give each image's ten probabilities (columns p0..p9 in the CSV).
     #[arg(long)]
     pub probabilities: bool,
-    /// Backend to predict on.
-    #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
-    pub backend: BackendKind,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +37,13 @@ pub enum PredictError {
 }
 
 /// Predicts the images in `args.files` with the trained model in
-/// `model_dir` (a checkpoint folder).
-pub fn predict(args: &PredictArgs, model_dir: &Path) -> Result<(), PredictError> {
-    let model = load_predictor(model_dir, args.backend)?;
+/// `model_dir` (a checkpoint folder), on `backend`.
+pub fn predict(
+    args: &PredictArgs,
+    model_dir: &Path,
+    backend: BackendKind,
+) -> Result<(), PredictError> {
+    let model = load_predictor(model_dir, backend)?;
     let (height, width) = model.config().image_size();
     // Every file's images, and which file each image came from.
     let mut all = Images::new(0, height, width, Vec::new());
@@ -68,7 +69,10 @@ pub fn predict(args: &PredictArgs, model_dir: &Path) -> Result<(), PredictError>
             } else {
                 format!("{} #{}", file.display(), k + 1)
             };
-            println!("{name}: {}", describe(&predictions, index, args.probabilities));
+            println!(
+                "{name}: {}",
+                describe(&predictions, index, args.probabilities)
+            );
             index += 1;
         }
     }
@@ -83,7 +87,12 @@ fn describe(predictions: &Predictions, index: usize, probabilities: bool) -> Str
     let confidence: Vec<String> = labels
         .iter()
         .enumerate()
-        .map(|(head, &d)| format!("{:.3}", predictions.probabilities(index, head)[usize::from(d)]))
+        .map(|(head, &d)| {
+            format!(
+                "{:.3}",
+                predictions.probabilities(index, head)[usize::from(d)]
+            )
+        })
         .collect();
     let mut line = format!("{} (p = {})", digits.join(" "), confidence.join(" "));
     if probabilities {

@@ -9,21 +9,26 @@ use std::time::{Duration, Instant};
 use mnist_train::checkpoint::{CheckpointError, load_model, save_model};
 use mnist_train::evaluate::predict;
 use mnist_train::inference::TrainedModel;
-use mnist_train::model::{CnnConfig, MlpConfig};
+use mnist_train::models::{CnnConfig, MlpConfig, Model};
 
 type Inner = burn::backend::Flex;
 
 #[test]
 fn saved_and_loaded_model_predicts_identically() {
     let device = Default::default();
-    let model = CnnConfig::new().init::<Inner>(&device);
+    let model = Model::from(CnnConfig::new().init::<Inner>(&device));
     let images = &common::mnist().test.take(64).images;
     let before = predict(&model, images, &device);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.mpk");
     save_model(&model, &path).unwrap();
     // A fresh model has other random weights until the record is loaded.
-    let loaded = load_model(CnnConfig::new().init::<Inner>(&device), &path, &device).unwrap();
+    let loaded = load_model(
+        CnnConfig::new().init::<Inner>(&device).into(),
+        &path,
+        &device,
+    )
+    .unwrap();
     let after = predict(&loaded, images, &device);
     assert_eq!(before.log_probabilities, after.log_probabilities);
     assert_eq!(before.labels, after.labels);
@@ -34,9 +39,13 @@ fn loading_a_checkpoint_of_another_model_is_a_clear_error() {
     let device = Default::default();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mlp.mpk");
-    save_model(&MlpConfig::new(vec![32]).init::<Inner>(&device), &path).unwrap();
+    save_model(
+        &MlpConfig::new(vec![32]).init::<Inner>(&device).into(),
+        &path,
+    )
+    .unwrap();
     let err = load_model(
-        MlpConfig::new(vec![64]).init::<Inner>(&device),
+        MlpConfig::new(vec![64]).init::<Inner>(&device).into(),
         &path,
         &device,
     )
@@ -45,7 +54,7 @@ fn loading_a_checkpoint_of_another_model_is_a_clear_error() {
     assert!(err.to_string().contains("mlp.mpk"), "{err}");
 
     let missing = load_model(
-        MlpConfig::new(vec![32]).init::<Inner>(&device),
+        MlpConfig::new(vec![32]).init::<Inner>(&device).into(),
         &dir.path().join("none.mpk"),
         &device,
     );

@@ -8,8 +8,8 @@ use common::Flex;
 use image::GrayImage;
 use mnist_train::evaluate::evaluate;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
-use mnist_train::model::{MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Tested, confusion_matrices, run};
+use mnist_train::models::{MlpConfig, ModelConfig};
+use mnist_train::run::{RunSpec, Splits, Tested, confusion_matrices, run_with};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 type Inner = burn::backend::Flex;
@@ -29,7 +29,7 @@ fn trained_mlp(dir: &Path) -> TrainedModel<Inner> {
         tested: Tested::BestByValidation,
     };
     let outcome =
-        run::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).expect("the run");
+        run_with::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).expect("the run");
     assert!(outcome.test.expect("test metrics").accuracy[0] > 0.9);
     TrainedModel::load(&dir.join("mlp/checkpoints"), &Default::default())
         .expect("the checkpoint loads")
@@ -52,11 +52,11 @@ fn prediction_loads_the_model_the_run_tested() {
             extra: Vec::new(),
             tested,
         };
-        let outcome = run::<Flex>(&spec, &data, &device, BackendKind::Flex).expect("the run");
+        let outcome = run_with::<Flex>(&spec, &data, &device, BackendKind::Flex).expect("the run");
         let model = TrainedModel::<Inner>::load(&dir.path().join("mlp/checkpoints"), &device)
             .expect("the checkpoint loads");
         // Every test prediction agrees, not just the accuracy.
-        let reloaded = confusion_matrices(&data.test, &evaluate(&model, &data.test, &device));
+        let reloaded = confusion_matrices(&data.test, &evaluate(&model.model, &data.test, &device));
         assert_eq!(reloaded, outcome.confusion, "{tested:?}");
 
         let rows = mnist_report::read_results(&dir.path().join("results.csv")).unwrap();

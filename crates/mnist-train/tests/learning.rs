@@ -4,8 +4,8 @@ mod common;
 
 use common::{Flex, NdArray, learn_separable, no_checkpoints};
 use mnist_report::RunStatus;
-use mnist_train::model::{CnnConfig, MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Tested, run};
+use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_train::run::{RunSpec, Splits, Tested, run_with};
 use mnist_train::train::{TrainingData, train};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
@@ -37,7 +37,7 @@ fn adam_learns_a_separable_problem() {
         train: &train_set,
         validation: &validation,
     };
-    let history = train(model, data, &config, &no_checkpoints(), &device)
+    let history = train(model.into(), data, &config, &no_checkpoints(), &device)
         .unwrap()
         .state
         .history;
@@ -58,7 +58,7 @@ fn same_seed_gives_the_same_metrics() {
             train: &data.train,
             validation: &data.validation,
         };
-        train(model, data, &config, &no_checkpoints(), &device)
+        train(model.into(), data, &config, &no_checkpoints(), &device)
             .unwrap()
             .state
             .history
@@ -88,7 +88,7 @@ fn a_diverging_run_is_recorded_as_diverged() {
         extra: Vec::new(),
         tested: Tested::BestByValidation,
     };
-    let outcome = run::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).unwrap();
+    let outcome = run_with::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).unwrap();
     assert!(
         matches!(outcome.status, RunStatus::Diverged { epoch: 1 }),
         "{:?}",
@@ -104,7 +104,6 @@ fn a_diverging_run_is_recorded_as_diverged() {
 #[test]
 fn model_outputs_have_the_right_shapes() {
     use burn::prelude::*;
-    use mnist_train::Classifier;
     type B = burn::backend::Flex;
     let device = Default::default();
     let course = CnnConfig::new();

@@ -3,16 +3,15 @@
 #![cfg(feature = "test-wgpu")]
 mod common;
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::Module;
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::prelude::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use common::{Flex, learn_separable};
-use mnist_train::Classifier;
 use mnist_train::batch::batch;
-use mnist_train::checkpoint::{load_model, save_model};
+use mnist_train::checkpoint::{load_module, save_module};
 use mnist_train::loss::cross_entropy;
-use mnist_train::model::MlpConfig;
+use mnist_train::models::{Mlp, MlpConfig};
 
 type Wgpu = burn::backend::Autodiff<burn::backend::Wgpu>;
 
@@ -24,12 +23,9 @@ fn wgpu_learns_a_separable_problem() {
 }
 
 /// Losses of 8 SGD steps of `model` on batches of 32 training images.
-fn losses<B: AutodiffBackend, M>(mut model: M, device: &B::Device) -> Vec<f64>
-where
-    M: AutodiffModule<B> + Classifier<B>,
-{
+fn losses<B: AutodiffBackend>(mut model: Mlp<B>, device: &B::Device) -> Vec<f64> {
     let set = &common::mnist().train;
-    let mut optimizer = SgdConfig::new().init::<B, M>();
+    let mut optimizer = SgdConfig::new().init::<B, Mlp<B>>();
     (0..8)
         .map(|step| {
             let indices: Vec<usize> = (step * 32..(step + 1) * 32).collect();
@@ -48,10 +44,10 @@ where
 fn same_weights<M: Module<Flex>, N: Module<Wgpu>>(on_flex: M, on_wgpu: N) -> (M, N) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let weights = dir.path().join("start.mpk");
-    save_model(&on_flex, &weights).expect("the weights save");
+    save_module(&on_flex, &weights).expect("the weights save");
     (
-        load_model(on_flex, &weights, &Default::default()).expect("flex loads them"),
-        load_model(on_wgpu, &weights, &Default::default()).expect("wgpu loads them"),
+        load_module(on_flex, &weights, &Default::default()).expect("flex loads them"),
+        load_module(on_wgpu, &weights, &Default::default()).expect("wgpu loads them"),
     )
 }
 
@@ -69,7 +65,7 @@ fn assert_same_losses(on_flex: &[f64], on_wgpu: &[f64]) {
 /// The same few SGD steps from the same weights on flex and on wgpu give the
 /// same losses, within float tolerance. (The CNN's conv blocks in Burn's
 /// operations are checked against Burn's layers on ndarray, in
-/// `models::cnn_ops`; a CNN on wgpu costs this binary minutes of build.)
+/// `mnist_train::ops`; a CNN on wgpu costs this binary minutes of build.)
 #[test]
 fn wgpu_agrees_with_flex() {
     let config = MlpConfig::new(vec![32]);
@@ -78,7 +74,7 @@ fn wgpu_agrees_with_flex() {
         config.init::<Wgpu>(&Default::default()),
     );
     assert_same_losses(
-        &losses::<Flex, _>(flex, &Default::default()),
-        &losses::<Wgpu, _>(wgpu, &Default::default()),
+        &losses::<Flex>(flex, &Default::default()),
+        &losses::<Wgpu>(wgpu, &Default::default()),
     );
 }

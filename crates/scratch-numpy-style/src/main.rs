@@ -75,11 +75,7 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    match Cli::try_parse() {
-        Ok(cli) => cli::exit(run(cli)),
-        Err(e) if e.use_stderr() => cli::exit(Err(one_line(&e))),
-        Err(e) => e.exit(), // --help, --version
-    }
+    cli::run(run)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -92,19 +88,6 @@ fn run(cli: Cli) -> Result<()> {
         None => train(&cli.run)?,
     }
     Ok(())
-}
-
-/// clap's message and tips on one line, without its usage lines.
-fn one_line(e: &clap::Error) -> anyhow::Error {
-    let text = e.to_string();
-    let lines: Vec<&str> = (text.lines().map(str::trim))
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .filter(|l| !l.is_empty())
-        .collect();
-    anyhow::anyhow!(
-        "{} (see --help)",
-        lines.join("; ").trim_start_matches("error: ")
-    )
 }
 
 /// Trains the chosen experiments on MNIST and writes a report for each.

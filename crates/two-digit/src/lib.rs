@@ -12,14 +12,25 @@ use std::path::{Path, PathBuf};
 use mnist_data::two_digit as composer;
 use mnist_data::{Dataset, Mnist};
 use mnist_report::plot::{GalleryItem, gallery};
-use mnist_train::checkpoint::CheckpointError;
-use mnist_train::evaluate::evaluate;
-use mnist_train::inference::TrainedModel;
-use mnist_train::model::{CnnConfig, CnnOps, MlpConfig, ModelConfig};
+use mnist_train::cli::Part;
+use mnist_train::evaluate::score;
+use mnist_train::inference::{LoadError, load_predictor};
+use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, Tested};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
+
+/// This part, for the command-line options the core shares.
+#[derive(Clone, Debug)]
+pub struct Part4;
+
+impl Part for Part4 {
+    const NAME: &'static str = PART;
+    fn committed_model_dir() -> PathBuf {
+        committed_model_dir()
+    }
+}
 
 /// The part's folder under `reports/`.
 pub const PART: &str = "two-digit";
@@ -69,16 +80,6 @@ impl Model {
             ),
         }
     }
-
-    /// PyTorch's seconds per training epoch on this 2-core machine, for the
-    /// same network and data (36,000 images, batch 64), as measured when
-    /// Part 4 was specified (`reference/two_digit_step.py` measures it again).
-    pub fn pytorch_epoch_seconds(self) -> f64 {
-        match self {
-            Self::Cnn => 12.8,
-            Self::Mlp => 0.78,
-        }
-    }
 }
 
 /// The course's training for both models: SGD, learning rate 0.01, momentum
@@ -112,7 +113,7 @@ pub fn spec(
     RunSpec {
         part_dir,
         run,
-        model: model.config().with_fastest_conv(backend),
+        model: model.config().with_conv(backend.fastest_conv()),
         training,
         resume,
         verbose: true,
@@ -122,9 +123,28 @@ pub fn spec(
     }
 }
 
+/// What `two-digit --help` says the default command does, from the
+/// configuration itself.
+pub fn about() -> String {
+    let training = training();
+    format!(
+        "Part 4: two digits in one 42x28 image, read by two-headed networks.\n\n\
+         With no command, trains the two-headed CNN ({}; --model mlp for the {}) with {}, \
+         batch {}, {} epochs, seed {}, on the course's composed images (the last 10 % of the \
+         training set validate), evaluates the model after the last epoch on the composed \
+         test set and writes reports/{PART}/<model>/.",
+        Model::Cnn.config().describe(),
+        Model::Mlp.config().describe(),
+        training.optimizer.describe(),
+        training.batch_size,
+        training.epochs,
+        training.seed
+    )
+}
+
 /// `reports/two-digit` in this workspace.
 pub fn reports_dir() -> PathBuf {
-    mnist_train::cli::committed_reports_dir(PART)
+    mnist_report::paths::committed_reports_dir(PART)
 }
 
 /// Where `eval` finds the model unless told: the course CNN's checkpoints,
@@ -151,7 +171,7 @@ pub struct SetAccuracy {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
+    Load(#[from] LoadError),
     #[error(
         "{}: the model is a {model}; two-digit sets need a two-headed model reading 42x28 images",
         dir.display()
@@ -160,21 +180,21 @@ pub enum EvalError {
 }
 
 /// Evaluates the trained model in `model_dir` (`model.json` + `model.mpk`)
-/// on a two-digit `set`.
-pub fn evaluate_set<B: CnnOps>(
+/// on a two-digit `set`, on `backend`.
+pub fn evaluate_set(
     model_dir: &Path,
     set: &Dataset,
-    device: &B::Device,
+    backend: BackendKind,
 ) -> Result<SetAccuracy, EvalError> {
-    let model = TrainedModel::<B>::load(model_dir, device)?;
-    if model.config.heads() != 2 || model.config.image_size() != (composer::HEIGHT, composer::WIDTH)
-    {
+    let model = load_predictor(model_dir, backend)?;
+    let config = model.config();
+    if config.heads() != 2 || config.image_size() != (composer::HEIGHT, composer::WIDTH) {
         return Err(EvalError::NotTwoDigit {
             dir: model_dir.to_path_buf(),
-            model: model.config.describe(),
+            model: config.describe(),
         });
     }
-    let result = evaluate(&model, set, device);
+    let result = score(model.predict(&set.images), set);
     Ok(SetAccuracy {
         images: set.len(),
         loss: result.loss,

@@ -8,8 +8,6 @@ use std::process::{Command, Output};
 use mnist_data::{Dataset, Mnist, two_digit as composer};
 use two_digit::{DATA_SEED, SetAccuracy, evaluate_set};
 
-type Inner = mnist_train::burn::backend::Flex;
-
 fn two_digit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_two-digit"))
         .args(args)
@@ -176,7 +174,7 @@ fn eval_on_a_composed_set_matches_the_run_and_the_in_process_evaluation() {
         "--model",
         path(&dir.path().join("mlp")),
     ]);
-    let in_process = evaluate_set::<Inner>(&model, &other, &Default::default()).unwrap();
+    let in_process = evaluate_set(&model, &other, mnist_train::BackendKind::Flex).unwrap();
     assert_eq!(json.images, 700);
     assert!((json.loss - in_process.loss).abs() < 1e-9);
     assert_eq!(

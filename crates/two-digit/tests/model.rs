@@ -1,11 +1,10 @@
 //! The part's models, training configuration and data, in process.
 
 use mnist_data::{Mnist, two_digit as composer};
-use mnist_train::Classifier;
 use mnist_train::OptimizerConfig;
 use mnist_train::batch::images_tensor;
 use mnist_train::burn::module::Module;
-use mnist_train::model::ModelConfig;
+use mnist_train::models::ModelConfig;
 use two_digit::{DATA_SEED, Model, splits, training};
 
 type Inner = mnist_train::burn::backend::Flex;

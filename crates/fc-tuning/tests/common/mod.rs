@@ -34,13 +34,7 @@ pub fn options(dir: &Path, epochs: Option<usize>) -> SweepOptions {
 }
 
 pub fn sweep(configs: &[FcConfig], data: &StudyData, options: &SweepOptions) -> Vec<SweepRun> {
-    run_sweep::<Flex>(
-        configs,
-        data,
-        options,
-        &Default::default(),
-        BackendKind::Flex,
-    )
+    run_sweep(configs, data, options, BackendKind::Flex)
 }
 
 /// The course table's configuration `name`.

@@ -64,13 +64,18 @@ impl CnnConfig {
 impl<B: CnnOps> Cnn<B> {
     /// Logits, one `[batch, 10]` tensor per head.
     pub fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
-        let x = self.features(images);
-        let x = self.hidden.forward(x);
-        let x = self.dropout.forward(x);
+        let x = self.last_hidden(images);
         self.heads
             .iter()
             .map(|head| head.forward(x.clone()))
             .collect()
+    }
+
+    /// What the heads read: the 128-unit layer's output, `[batch, 128]`.
+    pub fn last_hidden(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = self.features(images);
+        let x = self.hidden.forward(x);
+        self.dropout.forward(x)
     }
 
     /// The two conv blocks, flattened: `[batch, flatten_width]` in PyTorch's

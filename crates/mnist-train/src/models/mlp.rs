@@ -4,7 +4,6 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu};
 
-
 #[derive(Config, Debug, PartialEq, Eq, Copy)]
 pub enum Activation {
     Relu,

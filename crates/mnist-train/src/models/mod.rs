@@ -33,6 +33,15 @@ impl<B: CnnOps> Model<B> {
             Self::Cnn(cnn) => cnn.forward(images),
         }
     }
+
+    /// What the heads read: the last hidden layer's activations,
+    /// `[batch, width]` (for t-SNE).
+    pub fn last_hidden(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        match self {
+            Self::Mlp(mlp) => mlp.features(images),
+            Self::Cnn(cnn) => cnn.last_hidden(images),
+        }
+    }
 }
 
 impl<B: Backend> From<Mlp<B>> for Model<B> {

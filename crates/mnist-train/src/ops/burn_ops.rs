@@ -71,9 +71,8 @@ pub fn forward<B: Backend>(
     let [out, channels, _, _] = weight.dims();
     let weight = weight.reshape([out, channels * 9]);
     let patches = im2col_3x3(tensor::<B, 4>(x));
-    let conv = (weight.clone().matmul(patches.clone())
-        + tensor::<B, 1>(bias).reshape([out, 1]))
-    .reshape([out, batch, height - 2, width - 2]);
+    let conv = (weight.clone().matmul(patches.clone()) + tensor::<B, 1>(bias).reshape([out, 1]))
+        .reshape([out, batch, height - 2, width - 2]);
     let (pooled, indices) = burn::tensor::module::max_pool2d_with_indices(
         conv.clone(),
         [2, 2],

@@ -10,7 +10,7 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
-use super::{ConvBlockGrads, CnnKernels, burn_ops};
+use super::{CnnKernels, ConvBlockGrads, burn_ops};
 use burn::tensor::{Tensor, TensorPrimitive};
 use conv_kernels::{self as cpu_kernels, Pooled};
 
@@ -70,12 +70,8 @@ impl CnnKernels for Flex {
         let (rows, cols) = (height - 2, width - 2);
         let pooled_shape = [out, batch, rows / 2, cols / 2];
         if channels <= DIRECT_MAX_CHANNELS {
-            let Pooled { output, indices } = cpu_kernels::conv_block_direct(
-                x.storage(),
-                dims,
-                weight.storage(),
-                bias.storage(),
-            );
+            let Pooled { output, indices } =
+                cpu_kernels::conv_block_direct(x.storage(), dims, weight.storage(), bias.storage());
             let state = State::Direct {
                 x,
                 weight,
@@ -94,11 +90,8 @@ impl CnnKernels for Flex {
             .into_primitive()
             .tensor()
             .to_contiguous();
-        let Pooled { output, indices } = cpu_kernels::pool_bias_relu(
-            conv.storage(),
-            [out, batch, rows, cols],
-            bias.storage(),
-        );
+        let Pooled { output, indices } =
+            cpu_kernels::pool_bias_relu(conv.storage(), [out, batch, rows, cols], bias.storage());
         let state = State::Matmul {
             x_shape,
             weight,
@@ -156,11 +149,8 @@ impl CnnKernels for Flex {
                 let [_, batch, height, width] = x_shape.dims();
                 let [out, patch] = weight.dims();
                 let (rows, cols) = (height - 2, width - 2);
-                let (conv_grad, bias_grad) = cpu_kernels::pool_backward(
-                    grad.storage(),
-                    &indices,
-                    [out, batch, rows, cols],
-                );
+                let (conv_grad, bias_grad) =
+                    cpu_kernels::pool_backward(grad.storage(), &indices, [out, batch, rows, cols]);
                 let conv_grad: Tensor<Flex, 2> =
                     tensor(flex(conv_grad, [out, batch * rows * cols]));
                 // The patches' gradient, weightᵀ × conv_grad, a few

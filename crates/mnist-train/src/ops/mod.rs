@@ -78,7 +78,6 @@ pub trait CnnOps: Backend {
     fn swap_leading_dims(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-
 /// [`CnnOps::conv_block`] on tensors.
 pub fn conv_block<B: CnnOps>(
     x: Tensor<B, 4>,
@@ -121,7 +120,11 @@ fn used_side(n: usize) -> usize {
 /// height, width]` → `relu(pool(conv2(relu(pool(conv1(images))))))`
 /// flattened to `[batch, 64 × rows × cols]` in PyTorch's order, with the
 /// parameters of Burn's `Conv2d` layers.
-pub fn conv_blocks<B: CnnOps>(images: Tensor<B, 4>, conv1: &Conv2d<B>, conv2: &Conv2d<B>) -> Tensor<B, 2> {
+pub fn conv_blocks<B: CnnOps>(
+    images: Tensor<B, 4>,
+    conv1: &Conv2d<B>,
+    conv2: &Conv2d<B>,
+) -> Tensor<B, 2> {
     let x = channels_first(images);
     let x = conv_pool_relu(conv1, x);
     let x = conv_pool_relu(conv2, x);
@@ -516,7 +519,10 @@ mod tests {
                 (&layers.conv2.weight, &fused.conv2.weight),
             ];
             for (a, b) in pairs {
-                let (ga, gb) = (a.grad(&grads_layers).unwrap(), b.grad(&grads_fused).unwrap());
+                let (ga, gb) = (
+                    a.grad(&grads_layers).unwrap(),
+                    b.grad(&grads_fused).unwrap(),
+                );
                 let scale: f32 = ga.clone().abs().max().into_scalar();
                 let difference: f32 = (ga - gb).abs().max().into_scalar();
                 assert!(
@@ -530,7 +536,10 @@ mod tests {
             ];
             for (a, b) in biases {
                 let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
-                let (ga, gb) = (a.grad(&grads_layers).unwrap(), b.grad(&grads_fused).unwrap());
+                let (ga, gb) = (
+                    a.grad(&grads_layers).unwrap(),
+                    b.grad(&grads_fused).unwrap(),
+                );
                 let scale: f32 = ga.clone().abs().max().into_scalar();
                 let difference: f32 = (ga - gb).abs().max().into_scalar();
                 assert!(difference <= 1e-4 * scale.max(1.0));

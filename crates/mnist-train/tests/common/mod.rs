@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use burn::tensor::backend::AutodiffBackend;
 use mnist_data::{Dataset, Images, Labels, Mnist};
-use mnist_train::model::MlpConfig;
+use mnist_train::TrainBackend;
+use mnist_train::models::MlpConfig;
 use mnist_train::train::{TrainOptions, TrainingData, train};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
@@ -50,10 +50,10 @@ pub fn no_checkpoints() -> TrainOptions<'static> {
 
 /// Trains a small MLP on the separable problem; returns (first epoch's
 /// train loss, last validation loss, last validation accuracy).
-pub fn learn_separable<B: AutodiffBackend>(device: &B::Device) -> (f64, f64, f64) {
+pub fn learn_separable<B: TrainBackend>(device: &B::Device) -> (f64, f64, f64) {
     let (train_set, validation) = (separable(400, 1), separable(100, 2));
     B::seed(device, 7);
-    let model = MlpConfig::new(vec![32]).init::<B>(device);
+    let model = MlpConfig::new(vec![32]).init::<B>(device).into();
     let config = TrainingConfig::new(OptimizerConfig::sgd(0.1, 0.9, false))
         .with_epochs(4)
         .with_batch_size(20);
