@@ -13,8 +13,8 @@ use mnist_data::Mnist;
 use mnist_train::cli::ModelArgs;
 use mnist_train::image_input::digit_from_bytes;
 
-use crate::Part3;
-use crate::serve::{CANVAS, Classify, DigitModel, MAX_SIDE, answer, drawing_png, serve};
+use cnn::Part3;
+use cnn::serve::{CANVAS, Classify, DigitModel, MAX_SIDE, answer, drawing_png, serve};
 
 /// Requests answered before timing starts.
 const WARM_UP: usize = 10;

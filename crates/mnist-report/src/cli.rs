@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::paths::{committed_reports_dir, smoke_reports_dir};
 
@@ -98,6 +98,35 @@ impl PartArgs {
 pub fn run<P: Parser>(main: impl FnOnce(P) -> anyhow::Result<()>) -> ExitCode {
     match P::try_parse() {
         Ok(cli) => exit(main(cli)),
+        Err(e) if e.use_stderr() => exit(Err(one_line(&e))),
+        Err(e) => e.exit(),
+    }
+}
+
+/// Every part's command line: its subcommands `C`, or none, which runs the
+/// default command (training) with its flags `D`, given on their own:
+/// `cargo run -p cnn -- --quick`.
+#[derive(Parser, Debug)]
+#[command(version, args_conflicts_with_subcommands = true)]
+pub struct PartCli<C: Subcommand, D: Args> {
+    #[command(subcommand)]
+    pub command: Option<C>,
+    #[command(flatten)]
+    pub default: D,
+}
+
+/// A part's `main`: parses its command line (`help` names the part and
+/// says what it does) and runs `main` with the subcommand, if one was
+/// given, and the default command's flags. Ends as [`run`] does.
+pub fn run_part<C: Subcommand, D: Args>(
+    help: impl FnOnce(clap::Command) -> clap::Command,
+    main: impl FnOnce(Option<C>, D) -> anyhow::Result<()>,
+) -> ExitCode {
+    let parsed = help(PartCli::<C, D>::command())
+        .try_get_matches()
+        .and_then(|matches| PartCli::<C, D>::from_arg_matches(&matches));
+    match parsed {
+        Ok(cli) => exit(main(cli.command, cli.default)),
         Err(e) if e.use_stderr() => exit(Err(one_line(&e))),
         Err(e) => e.exit(),
     }

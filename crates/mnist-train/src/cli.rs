@@ -18,8 +18,16 @@ use crate::inference::{NoModel, model_dir};
 pub trait Part: Clone + Debug + Send + Sync + 'static {
     /// The part's crate, and its folder under `reports/`.
     const NAME: &'static str;
-    /// Where commands find the part's trained model unless told.
-    fn committed_model_dir() -> PathBuf;
+    /// The run whose trained model is committed, for prediction.
+    const COMMITTED_RUN: &'static str;
+
+    /// Where commands find the part's trained model unless told:
+    /// `reports/<part>/<run>/checkpoints`.
+    fn committed_model_dir() -> PathBuf {
+        mnist_report::paths::committed_reports_dir(Self::NAME)
+            .join(Self::COMMITTED_RUN)
+            .join("checkpoints")
+    }
 }
 
 /// `--model` and `--backend`: the trained model a command uses, and where.

@@ -86,6 +86,21 @@ pub struct TrainingConfig {
     pub seed: u64,
 }
 
+impl TrainingConfig {
+    /// For people: e.g. `SGD lr 0.01, momentum 0.9, Nesterov, batch 32, 10
+    /// epochs, seed 1`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}, batch {}, {} epoch{}, seed {}",
+            self.optimizer.describe(),
+            self.batch_size,
+            self.epochs,
+            if self.epochs == 1 { "" } else { "s" },
+            self.seed
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use burn::backend::{Autodiff, Flex};

@@ -87,6 +87,27 @@ pub enum Tested {
 }
 
 impl RunSpec {
+    /// A fresh run (not resumed) of `model` trained as `training` says,
+    /// reported in `part_dir/run`, printing its progress.
+    pub fn new(
+        part_dir: PathBuf,
+        run: String,
+        model: ModelConfig,
+        training: TrainingConfig,
+        tested: Tested,
+    ) -> Self {
+        Self {
+            part_dir,
+            run,
+            model,
+            training,
+            resume: false,
+            verbose: true,
+            extra: Vec::new(),
+            tested,
+        }
+    }
+
     pub fn dir(&self) -> PathBuf {
         self.part_dir.join(&self.run)
     }
@@ -236,16 +257,11 @@ pub fn run_with<B: TrainBackend>(
 
 /// What is about to be trained, on what, and where the report goes.
 fn print_plan(spec: &RunSpec, data: &Splits, backend: BackendKind) {
-    let t = &spec.training;
     let (height, width) = spec.model.image_size();
     println!(
-        "{}, {} epoch{} on {backend}: {}, batch {}, seed {}",
+        "{} on {backend}: {}",
         spec.model.describe(),
-        t.epochs,
-        if t.epochs == 1 { "" } else { "s" },
-        t.optimizer.describe(),
-        t.batch_size,
-        t.seed
+        spec.training.describe()
     );
     println!(
         "{} training, {} validation, {} test images of {height}x{width}; report in {}",

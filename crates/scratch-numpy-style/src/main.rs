@@ -5,28 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use mnist_report::cli::{self, PartArgs};
 use scratch_numpy_style::bench::{self, BenchArgs};
 use scratch_numpy_style::experiments::{self, Experiment, PART, RunOptions, SEED};
 use scratch_numpy_style::{gradcheck, toy};
-
-#[derive(Parser)]
-#[command(
-    name = PART,
-    version,
-    about = "Part 1: a multilayer perceptron from first principles on ndarray",
-    long_about = long_about(),
-    args_conflicts_with_subcommands = true,
-    mut_arg("epochs", |a| a.help(experiments::epochs_help())),
-    mut_arg("seed", |a| a.help(experiments::seed_help()))
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    run: RunArgs,
-}
 
 fn long_about() -> String {
     format!(
@@ -75,17 +58,24 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    cli::run(run)
+    let help = |cli: clap::Command| {
+        cli.name(PART)
+            .about("Part 1: a multilayer perceptron from first principles on ndarray")
+            .long_about(long_about())
+            .mut_arg("epochs", |a| a.help(experiments::epochs_help()))
+            .mut_arg("seed", |a| a.help(experiments::seed_help()))
+    };
+    cli::run_part(help, run)
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+fn run(command: Option<Command>, default: RunArgs) -> Result<()> {
+    match command {
         Some(Command::Toy) => toy::print_run()?,
         Some(Command::Run(args)) => train(&args)?,
         Some(Command::Bench(args)) => bench::print_timings(&args)?,
         Some(Command::Gradcheck) => gradcheck::print_table()?,
         Some(Command::List) => experiments::print_list(),
-        None => train(&cli.run)?,
+        None => train(&default)?,
     }
     Ok(())
 }

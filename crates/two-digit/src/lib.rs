@@ -27,9 +27,7 @@ pub struct Part4;
 
 impl Part for Part4 {
     const NAME: &'static str = PART;
-    fn committed_model_dir() -> PathBuf {
-        committed_model_dir()
-    }
+    const COMMITTED_RUN: &'static str = "cnn";
 }
 
 /// The part's folder under `reports/`.
@@ -110,35 +108,27 @@ pub fn spec(
     training: TrainingConfig,
     resume: bool,
 ) -> RunSpec {
+    // As the course does: the model after the last epoch is tested.
+    let model = model.config().with_conv(backend.fastest_conv());
     RunSpec {
-        part_dir,
-        run,
-        model: model.config().with_conv(backend.fastest_conv()),
-        training,
         resume,
-        verbose: true,
-        extra: Vec::new(),
-        // As the course does: the model after the last epoch is tested.
-        tested: Tested::Last,
+        ..RunSpec::new(part_dir, run, model, training, Tested::Last)
     }
 }
 
 /// What `two-digit --help` says the default command does, from the
 /// configuration itself.
 pub fn about() -> String {
-    let training = training();
+    let (cnn, mlp) = (Model::Cnn.config(), Model::Mlp.config());
+    let training = training().describe();
     format!(
         "Part 4: two digits in one 42x28 image, read by two-headed networks.\n\n\
-         With no command, trains the two-headed CNN ({}; --model mlp for the {}) with {}, \
-         batch {}, {} epochs, seed {}, on the course's composed images (the last 10 % of the \
-         training set validate), evaluates the model after the last epoch on the composed \
+         With no command, trains the two-headed CNN ({}; --model mlp for the MLP, {}) with \
+         {training} on the \
+         course's composed images, tests the model after the last epoch on the composed \
          test set and writes reports/{PART}/<model>/.",
-        Model::Cnn.config().describe(),
-        Model::Mlp.config().describe(),
-        training.optimizer.describe(),
-        training.batch_size,
-        training.epochs,
-        training.seed
+        cnn.describe(),
+        mlp.describe()
     )
 }
 
@@ -150,7 +140,7 @@ pub fn reports_dir() -> PathBuf {
 /// Where `eval` finds the model unless told: the course CNN's checkpoints,
 /// `reports/two-digit/cnn/checkpoints` (committed).
 pub fn committed_model_dir() -> PathBuf {
-    reports_dir().join(Model::Cnn.name()).join("checkpoints")
+    Part4::committed_model_dir()
 }
 
 /// A model's accuracy on a two-digit set. The field names are the results

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use mnist_data::Mnist;
 use mnist_train::BackendKind;
 use mnist_train::bench::StepBench;
@@ -14,26 +14,13 @@ use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
 use mnist_train::run::run;
 use two_digit::{Model, Part4};
 
-#[derive(Parser)]
-#[command(
-    version,
-    about = "Part 4: two digits in one 42x28 image, read by two-headed networks",
-    long_about = two_digit::about(),
-    after_help = "Examples:\n  \
-        cargo run --release -p two-digit                      train the CNN (reports/two-digit/cnn)\n  \
-        cargo run --release -p two-digit -- --model mlp       train the MLP\n  \
-        cargo run --release -p two-digit -- --quick           a smoke run (target/runs/two-digit)\n  \
-        cargo run --release -p mnist-data -- compose --out /tmp/two\n  \
-        cargo run --release -p two-digit -- eval --data /tmp/two --json\n  \
-        cargo run --release -p two-digit -- bench",
-    args_conflicts_with_subcommands = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    train: Train,
-}
+const EXAMPLES: &str = "Examples:
+  cargo run --release -p two-digit                      train the CNN (reports/two-digit/cnn)
+  cargo run --release -p two-digit -- --model mlp       train the MLP
+  cargo run --release -p two-digit -- --quick           a smoke run (target/runs/two-digit)
+  cargo run --release -p mnist-data -- compose --out /tmp/two
+  cargo run --release -p two-digit -- eval --data /tmp/two --json
+  cargo run --release -p two-digit -- bench";
 
 #[derive(Subcommand)]
 enum Command {
@@ -89,19 +76,25 @@ struct Bench {
 }
 
 fn main() -> ExitCode {
-    mnist_report::cli::run(
-        |cli: Cli| match cli.command.unwrap_or(Command::Train(cli.train)) {
-            Command::Train(args) => train(args),
+    let help = |cli: clap::Command| {
+        cli.name(two_digit::PART)
+            .about("Part 4: two digits in one 42x28 image, read by two-headed networks")
+            .long_about(two_digit::about())
+            .after_help(EXAMPLES)
+    };
+    mnist_report::cli::run_part(help, |command, train| {
+        match command.unwrap_or(Command::Train(train)) {
+            Command::Train(args) => train_model(args),
             Command::Eval(args) => eval(args),
             Command::Bench(args) => bench(args),
-        },
-    )
+        }
+    })
 }
 
 /// The course: 40,000 composed two-digit images (36,000 train, 4,000
 /// validate), the model trained for its epochs, the last epoch's model
 /// tested on 4,000 more, and its report in reports/two-digit/<run>/.
-fn train(
+fn train_model(
     Train {
         model,
         run: name,

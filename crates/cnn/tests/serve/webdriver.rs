@@ -117,8 +117,8 @@ impl Element {
 }
 
 impl Session {
-    /// Starts headless Chromium with the flags the issue lists and a fresh
-    /// profile.
+    /// Starts headless Chromium with the flags a closed network needs (no
+    /// background connections) and a fresh profile.
     pub fn start() -> Session {
         let (browser, driver_program) = browser_and_driver();
         let driver = Driver::start(&driver_program);

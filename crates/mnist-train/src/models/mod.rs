@@ -18,6 +18,9 @@ pub use mlp::{Activation, Mlp, MlpConfig};
 use crate::ops::CnnOps;
 
 /// One of the curriculum's models.
+// The CNN's layers are larger than the MLP's; a model is moved once per
+// optimiser step, which a kilobyte's copy does not slow.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Model<B: Backend> {
     Mlp(Mlp<B>),
