@@ -22,6 +22,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 MNIST = Path(__file__).resolve().parents[3] / "datasets" / "mnist"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mnist-train" / "reference"))
+from raw_step import time_raw_step  # noqa: E402
 
 
 def idx(name, header):
@@ -80,21 +82,7 @@ def time_step(steps):
     model = course_cnn()
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     x, y = torch.tensor(train_x[:32]), torch.tensor(train_y[:32].astype(np.int64))
-    phases = np.zeros(3)
-    for step in range(3 + steps):
-        if step == 3:
-            phases[:] = 0
-        t0 = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
-        t1 = time.perf_counter()
-        sgd.zero_grad()
-        loss.backward()
-        t2 = time.perf_counter()
-        sgd.step()
-        t3 = time.perf_counter()
-        phases += (t1 - t0, t2 - t1, t3 - t2)
-    phases *= 1e3 / steps
-    return (phases.sum(), *phases)
+    return time_raw_step(model, sgd, lambda m: F.cross_entropy(m(x), y), steps)
 
 
 if __name__ == "__main__":

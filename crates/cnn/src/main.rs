@@ -108,14 +108,11 @@ impl Conv {
 }
 
 fn main() -> ExitCode {
-    let help = |cli: clap::Command| {
-        cli.name(cnn::PART)
-            .about("Part 3: the course's convolutional network on MNIST")
-            .long_about(cnn::about())
-            .after_help(EXAMPLES)
-    };
-    mnist_report::cli::run_part(help, |command, train| {
-        match command.unwrap_or(Command::Train(train)) {
+    mnist_report::cli::run_part(
+        cnn::PART,
+        cnn::about(),
+        EXAMPLES,
+        |command, train| match command.unwrap_or(Command::Train(train)) {
             Command::Train(args) => train_cnn(args),
             Command::Predict { args, model } => {
                 Ok(predict(&args, &model.checkpoints()?, model.backend)?)
@@ -123,8 +120,8 @@ fn main() -> ExitCode {
             Command::Serve(args) => Ok(cnn::serve::run(args)?),
             Command::Bench(args) => bench(args),
             Command::BenchServe(args) => bench_serve::run(args),
-        }
-    })
+        },
+    )
 }
 
 /// The course: MNIST split 54,000 / 6,000, the CNN trained for its epochs,
@@ -136,28 +133,18 @@ fn train_cnn(
         args,
     }: Train,
 ) -> anyhow::Result<()> {
-    args.backend.check_compiled()?;
     let training = args.training_config(cnn::training());
     let mnist = Mnist::load_default()?;
-    let (train_limit, eval_limit) = args.part.limits();
-    let data =
-        Splits::course(&mnist.train, mnist.test, training.seed).limit(train_limit, eval_limit);
+    let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
     let conv = conv.map_or(args.backend.fastest_conv(), Conv::method);
     let part_dir = args.part.reports_dir(cnn::PART);
     let spec = cnn::spec(part_dir, name, conv, training, args.resume);
 
     let outcome = run(&spec, &data, args.backend)?;
 
-    if outcome.test.is_none() {
-        println!("The run diverged: no test evaluation (try a lower --learning-rate).");
-    } else {
-        cnn::per_class_report(&outcome.confusion[0], &outcome.report_dir, &spec.run)?;
+    if let Some(confusion) = outcome.confusion.first() {
+        cnn::per_class_report(confusion, &outcome.report_dir, &spec.run)?;
     }
-    println!(
-        "Report: {} ({:.0} s)",
-        outcome.report_dir.display(),
-        outcome.wall_seconds
-    );
     Ok(())
 }
 

@@ -86,21 +86,20 @@ struct BenchArgs {
 }
 
 fn main() -> ExitCode {
-    let help = |cli: clap::Command| {
-        cli.name(fc_tuning::PART)
-            .about("Part 2: fully-connected networks on MNIST and the tuning study")
-            .long_about(fc_tuning::about())
-            .after_help(EXAMPLES)
-    };
-    mnist_report::cli::run_part(help, |command, run| match command {
-        None => run_studies(run),
-        Some(Command::Run(args)) => run_studies(args),
-        Some(Command::List) => {
-            list();
-            Ok(())
-        }
-        Some(Command::Bench(args)) => bench(args),
-    })
+    mnist_report::cli::run_part(
+        fc_tuning::PART,
+        fc_tuning::about(),
+        EXAMPLES,
+        |command, run| match command {
+            None => run_studies(run),
+            Some(Command::Run(args)) => run_studies(args),
+            Some(Command::List) => {
+                list();
+                Ok(())
+            }
+            Some(Command::Bench(args)) => bench(args),
+        },
+    )
 }
 
 fn list() {

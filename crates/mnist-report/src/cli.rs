@@ -115,10 +115,33 @@ pub struct PartCli<C: Subcommand, D: Args> {
     pub default: D,
 }
 
-/// A part's `main`: parses its command line (`help` names the part and
-/// says what it does) and runs `main` with the subcommand, if one was
-/// given, and the default command's flags. Ends as [`run`] does.
+/// A part's `main`: parses its command line and runs `main` with the
+/// subcommand, if one was given, and the default command's flags. `--help`
+/// names the part (`name`), says what it does (`about`: its first line is
+/// the short help) and ends with `examples`. Ends as [`run`] does.
 pub fn run_part<C: Subcommand, D: Args>(
+    name: &'static str,
+    about: String,
+    examples: &'static str,
+    main: impl FnOnce(Option<C>, D) -> anyhow::Result<()>,
+) -> ExitCode {
+    let short = about
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_string();
+    let help = |cli: clap::Command| {
+        cli.name(name)
+            .about(short)
+            .long_about(about)
+            .after_help(examples)
+    };
+    run_part_with(help, main)
+}
+
+/// [`run_part`], with the part's own changes to its command line (`help`).
+pub fn run_part_with<C: Subcommand, D: Args>(
     help: impl FnOnce(clap::Command) -> clap::Command,
     main: impl FnOnce(Option<C>, D) -> anyhow::Result<()>,
 ) -> ExitCode {

@@ -111,29 +111,23 @@ fn main() -> ExitCode {
 }
 
 fn train(model: ModelConfig, run_name: String, args: TrainArgs) -> anyhow::Result<()> {
-    args.backend.check_compiled()?;
     let training = args.training_config(TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true)));
     let mnist = Mnist::load_default()?;
-    let (train_limit, eval_limit) = args.part.limits();
-    let data =
-        Splits::course(&mnist.train, mnist.test, training.seed).limit(train_limit, eval_limit);
+    let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
+    // Not a part of the course: its runs stay out of reports/.
+    let part_dir = (args.part.reports.clone()).unwrap_or_else(|| smoke_reports_dir("mnist-train"));
+    let model = model.with_conv(args.backend.fastest_conv());
     let spec = RunSpec {
-        // Not a part of the course: its runs stay out of reports/.
-        part_dir: args
-            .part
-            .reports
-            .clone()
-            .unwrap_or_else(|| smoke_reports_dir("mnist-train")),
-        run: run_name,
-        model: model.with_conv(args.backend.fastest_conv()),
-        training,
         resume: args.resume,
-        verbose: true,
-        extra: Vec::new(),
-        tested: Tested::BestByValidation,
+        ..RunSpec::new(
+            part_dir,
+            run_name,
+            model,
+            training,
+            Tested::BestByValidation,
+        )
     };
-    let outcome = run(&spec, &data, args.backend)?;
-    println!("Report: {}", outcome.report_dir.display());
+    run(&spec, &data, args.backend)?;
     Ok(())
 }
 

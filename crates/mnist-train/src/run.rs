@@ -43,6 +43,12 @@ impl Splits {
         }
     }
 
+    /// The sets a smoke run (`--quick`, `--limit`) trains and tests on.
+    pub fn limit_to(self, args: &mnist_report::cli::PartArgs) -> Self {
+        let (train, eval) = args.limits();
+        self.limit(train, eval)
+    }
+
     /// At most `train` training images and `eval` validation and test
     /// images each: for quick runs and tests.
     pub fn limit(self, train: usize, eval: usize) -> Self {
@@ -204,8 +210,11 @@ pub fn run_with<B: TrainBackend>(
     if test.is_some() {
         checkpoints.save_tested(tested_model)?;
     }
-    if let (Some(test), true) = (&test, spec.verbose) {
-        print_test(test);
+    if spec.verbose {
+        match &test {
+            Some(test) => print_test(test),
+            None => println!("The run diverged: no test evaluation (try a lower --learning-rate)."),
+        }
     }
     let wall_seconds = start.elapsed().as_secs_f64();
     let provenance = Provenance {
@@ -245,6 +254,9 @@ pub fn run_with<B: TrainBackend>(
         &gallery,
         &provenance,
     )?;
+    if spec.verbose {
+        println!("Report: {} ({wall_seconds:.0} s)", report_dir.display());
+    }
     Ok(RunOutcome {
         status: trained.status,
         history: trained.state.history,

@@ -65,7 +65,7 @@ fn main() -> ExitCode {
             .mut_arg("epochs", |a| a.help(experiments::epochs_help()))
             .mut_arg("seed", |a| a.help(experiments::seed_help()))
     };
-    cli::run_part(help, run)
+    cli::run_part_with(help, run)
 }
 
 fn run(command: Option<Command>, default: RunArgs) -> Result<()> {

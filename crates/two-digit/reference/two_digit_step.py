@@ -10,7 +10,6 @@ machine (needs torch, numpy).
 """
 import gzip
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 MNIST = Path(__file__).resolve().parents[3] / "datasets" / "mnist"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mnist-train" / "reference"))
+from raw_step import time_raw_step  # noqa: E402
 BATCH, STEPS_PER_EPOCH = 64, 36_000 // 64
 
 
@@ -70,22 +71,12 @@ def time_step(make_model, batch, steps):
     model = make_model()
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, first, second = batch
-    phases = np.zeros(3)
-    for step in range(3 + steps):
-        if step == 3:
-            phases[:] = 0
-        t0 = time.perf_counter()
-        out1, out2 = model(x)
-        loss = (F.cross_entropy(out1, first) + F.cross_entropy(out2, second)) / 2
-        t1 = time.perf_counter()
-        sgd.zero_grad()
-        loss.backward()
-        t2 = time.perf_counter()
-        sgd.step()
-        t3 = time.perf_counter()
-        phases += (t1 - t0, t2 - t1, t3 - t2)
-    phases *= 1e3 / steps
-    return (phases.sum(), *phases)
+
+    def loss_of(m):
+        out1, out2 = m(x)
+        return (F.cross_entropy(out1, first) + F.cross_entropy(out2, second)) / 2
+
+    return time_raw_step(model, sgd, loss_of, steps)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
 use mnist_data::Mnist;
 use mnist_train::BackendKind;
@@ -76,19 +76,16 @@ struct Bench {
 }
 
 fn main() -> ExitCode {
-    let help = |cli: clap::Command| {
-        cli.name(two_digit::PART)
-            .about("Part 4: two digits in one 42x28 image, read by two-headed networks")
-            .long_about(two_digit::about())
-            .after_help(EXAMPLES)
-    };
-    mnist_report::cli::run_part(help, |command, train| {
-        match command.unwrap_or(Command::Train(train)) {
+    mnist_report::cli::run_part(
+        two_digit::PART,
+        two_digit::about(),
+        EXAMPLES,
+        |command, train| match command.unwrap_or(Command::Train(train)) {
             Command::Train(args) => train_model(args),
             Command::Eval(args) => eval(args),
             Command::Bench(args) => bench(args),
-        }
-    })
+        },
+    )
 }
 
 /// The course: 40,000 composed two-digit images (36,000 train, 4,000
@@ -101,11 +98,9 @@ fn train_model(
         args,
     }: Train,
 ) -> anyhow::Result<()> {
-    args.backend.check_compiled()?;
     let training = args.training_config(two_digit::training());
     let mnist = Mnist::load_default()?;
-    let (train_limit, eval_limit) = args.part.limits();
-    let data = two_digit::splits(&mnist, training.seed).limit(train_limit, eval_limit);
+    let data = two_digit::splits(&mnist, training.seed).limit_to(&args.part);
     let part_dir = args.part.reports_dir(two_digit::PART);
     let name = name.unwrap_or_else(|| model.name().to_string());
     let spec = two_digit::spec(
@@ -116,26 +111,18 @@ fn train_model(
         training,
         args.resume,
     );
-    std::fs::create_dir_all(&part_dir)
-        .with_context(|| format!("cannot create {}", part_dir.display()))?;
-    two_digit::samples_png(&part_dir.join("samples.png"), &data.train, 36)?;
-
     let outcome = run(&spec, &data, args.backend)?;
 
-    match &outcome.test {
-        None => println!("The run diverged: no test evaluation (try a lower --learning-rate)."),
-        Some(test) => println!(
+    // What the networks were asked to read, beside the runs' reports.
+    two_digit::samples_png(&part_dir.join("samples.png"), &data.train, 36)?;
+    if let Some(test) = &outcome.test {
+        println!(
             "Test: first digit {:.2} %, second {:.2} %, both {:.2} %",
             100.0 * test.accuracy[0],
             100.0 * test.accuracy[1],
             100.0 * test.accuracy_all_heads
-        ),
+        );
     }
-    println!(
-        "Report: {} ({:.0} s)",
-        outcome.report_dir.display(),
-        outcome.wall_seconds
-    );
     Ok(())
 }
 
