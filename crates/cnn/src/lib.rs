@@ -96,14 +96,6 @@ pub fn committed_model_dir() -> PathBuf {
     Part3::committed_model_dir()
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PartError {
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    #[error("cannot write {path}: {message}")]
-    Write { path: PathBuf, message: String },
-}
-
 /// Per-class accuracy of the tested model, from its test-set confusion
 /// `matrix` (the core's run computes it): writes `per-class.md` (a table)
 /// and `per-class.png` (the accuracies as one row of cells) into `run_dir`,
@@ -112,7 +104,7 @@ pub fn per_class_report(
     matrix: &ConfusionMatrix,
     run_dir: &Path,
     run: &str,
-) -> Result<(), PartError> {
+) -> Result<(), ReportError> {
     write_per_class(matrix, run_dir, run)?;
     if let Some((digit, accuracy)) = weakest_digit(matrix) {
         println!(
@@ -123,16 +115,11 @@ pub fn per_class_report(
     Ok(())
 }
 
-fn write_per_class(matrix: &ConfusionMatrix, run_dir: &Path, run: &str) -> Result<(), PartError> {
-    let markdown = run_dir.join("per-class.md");
+fn write_per_class(matrix: &ConfusionMatrix, run_dir: &Path, run: &str) -> Result<(), ReportError> {
     mnist_data::files::write_bytes_atomically(
-        &markdown,
+        &run_dir.join("per-class.md"),
         per_class_markdown(run, matrix).as_bytes(),
-    )
-    .map_err(|e| PartError::Write {
-        path: markdown,
-        message: e.to_string(),
-    })?;
+    )?;
     let digits: Vec<String> = (0..CLASSES).map(|d| d.to_string()).collect();
     let percent: Vec<f64> = matrix
         .per_class_accuracy()

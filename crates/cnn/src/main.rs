@@ -12,8 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use cnn::Part3;
 use cnn::serve::ServeArgs;
 use mnist_data::Mnist;
-use mnist_train::BackendKind;
-use mnist_train::bench::StepBench;
+use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
 use mnist_train::models::{ConvMethod, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
@@ -64,15 +63,11 @@ struct Train {
 
 #[derive(Args)]
 struct Bench {
-    /// Backends to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
-    backend: Vec<BackendKind>,
+    #[command(flatten)]
+    timing: BenchArgs,
     /// Images per batch.
     #[arg(long, default_value_t = cnn::training().batch_size as u64, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
-    /// Timed steps per measurement.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
-    steps: u64,
     /// Ways to compute the conv blocks to compare (the same model).
     #[arg(
         long,
@@ -81,9 +76,6 @@ struct Bench {
         default_value = "fused,layers"
     )]
     conv: Vec<Conv>,
-    /// Rounds of measurements, taken in turn; the table gives medians.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
-    rounds: u64,
 }
 
 /// How the conv blocks are computed (`mnist_train::models::ConvMethod`).
@@ -169,11 +161,9 @@ fn bench(args: Bench) -> anyhow::Result<()> {
         conv_per_backend: false,
         data: &mnist.train,
         batch_size: args.batch_size as usize,
-        steps: args.steps as usize,
-        rounds: args.rounds as usize,
         epoch_images: mnist.train.len() * 9 / 10,
         pytorch_command: "OMP_NUM_THREADS=2 python crates/cnn/reference/course_cnn.py step 40",
     }
-    .print(&args.backend)?;
+    .print(&args.timing)?;
     Ok(())
 }

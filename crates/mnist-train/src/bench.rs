@@ -295,6 +295,20 @@ pub fn layer_table(columns: &[(String, Vec<LayerTime>)]) -> String {
 /// Calls of each layer timed per measurement in the per-layer table.
 pub const LAYER_REPEATS: usize = 20;
 
+/// The flags of every part's `bench`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// Backends to measure.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
+    pub backend: Vec<BackendKind>,
+    /// Timed steps per measurement.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: u64,
+    /// Rounds of measurements, taken in turn; the table gives medians.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+}
+
 /// A part's `bench`: which models to time, on what data.
 pub struct StepBench<'a> {
     /// What is timed, for the first line, e.g. `The course CNN`.
@@ -306,8 +320,6 @@ pub struct StepBench<'a> {
     pub conv_per_backend: bool,
     pub data: &'a Dataset,
     pub batch_size: usize,
-    pub steps: usize,
-    pub rounds: usize,
     /// Training images of one of the part's epochs, for the epoch column.
     pub epoch_images: usize,
     /// The command that times PyTorch's step of the same models, to run in
@@ -339,12 +351,13 @@ struct BackendTimes {
 }
 
 impl StepBench<'_> {
-    /// Times every model on each of `backends` and prints the tables.
-    pub fn print(&self, backends: &[BackendKind]) -> Result<(), BenchError> {
-        let needed = self.batch_size.saturating_mul(self.steps);
+    /// Times every model as `args` say and prints the tables.
+    pub fn print(&self, args: &BenchArgs) -> Result<(), BenchError> {
+        let (steps, rounds) = (args.steps as usize, args.rounds as usize);
+        let needed = self.batch_size.saturating_mul(steps);
         if needed > self.data.len() {
             return Err(BenchError::TooFewImages {
-                steps: self.steps,
+                steps,
                 batch_size: self.batch_size,
                 needed,
                 available: self.data.len(),
@@ -355,10 +368,10 @@ impl StepBench<'_> {
         println!(
             "{}, batch {}: {} timed steps per measurement, medians of {} rounds taken in turn; \
              an epoch is {epoch_steps} steps; CPU threads: {threads}.",
-            self.title, self.batch_size, self.steps, self.rounds
+            self.title, self.batch_size, steps, rounds
         );
-        for &backend in backends {
-            let times = run_on(backend, TimeOn(self, backend))?;
+        for &backend in &args.backend {
+            let times = run_on(backend, TimeOn(self, backend, steps, rounds))?;
             println!(
                 "\n{:<8} {:<20} {:>12} {:>13} {:>9} {:>8}   raw step: {:>8} {:>9} {:>9}",
                 "backend",
@@ -418,21 +431,21 @@ impl StepBench<'_> {
 }
 
 /// [`StepBench`]'s measurements on one backend.
-struct TimeOn<'a, 'b>(&'a StepBench<'b>, BackendKind);
+struct TimeOn<'a, 'b>(&'a StepBench<'b>, BackendKind, usize, usize);
 
 impl BackendTask for TimeOn<'_, '_> {
     type Output = BackendTimes;
 
     fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> BackendTimes {
-        let TimeOn(bench, backend) = self;
+        let TimeOn(bench, backend, steps, rounds) = self;
         let models = bench.configs(backend);
         let configs: Vec<ModelConfig> = models.iter().map(|(_, c)| c.clone()).collect();
         let steps = time_steps_in_rounds::<B>(
             &configs,
             bench.data,
             bench.batch_size,
-            bench.steps,
-            bench.rounds,
+            steps,
+            rounds,
             &device,
         );
         let layers = models

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mnist_data::Mnist;
 use mnist_report::paths::smoke_reports_dir;
 use mnist_train::backend::BackendKind;
-use mnist_train::bench::StepBench;
+use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{TrainArgs, run_name};
 use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
@@ -54,19 +54,12 @@ enum Command {
     },
     /// Time the raw train step against the training loop's step.
     Bench {
-        /// Backends to measure.
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
-        backend: Vec<BackendKind>,
+        #[command(flatten)]
+        timing: BenchArgs,
         #[arg(long, value_enum, value_delimiter = ',', default_value = "mlp,cnn")]
         model: Vec<ModelKind>,
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: u64,
-        /// Timed steps per measurement.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-        steps: u64,
-        /// Rounds of measurements, taken in turn; the table gives medians.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-        rounds: u64,
     },
 }
 
@@ -101,12 +94,10 @@ fn main() -> ExitCode {
             backend,
         } => Ok(predict(&args, &checkpoint, backend)?),
         Command::Bench {
-            backend,
+            timing,
             model,
             batch_size,
-            steps,
-            rounds,
-        } => bench(&backend, &model, batch_size, steps, rounds),
+        } => bench(&timing, &model, batch_size),
     })
 }
 
@@ -131,13 +122,7 @@ fn train(model: ModelConfig, run_name: String, args: TrainArgs) -> anyhow::Resul
     Ok(())
 }
 
-fn bench(
-    backends: &[BackendKind],
-    models: &[ModelKind],
-    batch_size: u64,
-    steps: u64,
-    rounds: u64,
-) -> anyhow::Result<()> {
+fn bench(timing: &BenchArgs, models: &[ModelKind], batch_size: u64) -> anyhow::Result<()> {
     let mnist = Mnist::load_default()?;
     let models = models
         .iter()
@@ -152,11 +137,9 @@ fn bench(
         conv_per_backend: true,
         data: &mnist.train,
         batch_size: batch_size as usize,
-        steps: steps as usize,
-        rounds: rounds as usize,
         epoch_images: mnist.train.len() * 9 / 10,
         pytorch_command: "OMP_NUM_THREADS=2 python crates/cnn/reference/course_cnn.py step 40",
     }
-    .print(backends)?;
+    .print(timing)?;
     Ok(())
 }

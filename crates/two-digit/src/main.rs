@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use mnist_data::Mnist;
-use mnist_train::BackendKind;
-use mnist_train::bench::StepBench;
+use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
 use mnist_train::run::run;
 use two_digit::{Model, Part4};
@@ -61,18 +60,11 @@ struct Eval {
 
 #[derive(Args)]
 struct Bench {
-    /// Backends to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
-    backend: Vec<BackendKind>,
+    #[command(flatten)]
+    timing: BenchArgs,
     /// Models to measure.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "cnn,mlp")]
     models: Vec<Model>,
-    /// Timed steps per measurement.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
-    steps: u64,
-    /// Rounds of measurements, taken in turn; the table gives medians.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
-    rounds: u64,
 }
 
 fn main() -> ExitCode {
@@ -163,11 +155,9 @@ fn bench(args: Bench) -> anyhow::Result<()> {
         conv_per_backend: true,
         data: &data.train,
         batch_size: two_digit::training().batch_size,
-        steps: args.steps as usize,
-        rounds: args.rounds as usize,
         epoch_images: data.train.len(),
         pytorch_command: "OMP_NUM_THREADS=2 python crates/two-digit/reference/two_digit_step.py 40",
     }
-    .print(&args.backend)?;
+    .print(&args.timing)?;
     Ok(())
 }
