@@ -100,20 +100,20 @@ impl Conv {
 }
 
 fn main() -> ExitCode {
-    mnist_report::cli::run_part(
-        cnn::PART,
-        cnn::about(),
-        EXAMPLES,
-        |command, train| match command.unwrap_or(Command::Train(train)) {
-            Command::Train(args) => train_cnn(args),
-            Command::Predict { args, model } => {
-                Ok(predict(&args, &model.checkpoints()?, model.backend)?)
-            }
-            Command::Serve(args) => Ok(cnn::serve::run(args)?),
-            Command::Bench(args) => bench(args),
-            Command::BenchServe(args) => bench_serve::run(args),
-        },
-    )
+    mnist_report::cli::run_part(cnn::PART, cnn::about(), EXAMPLES, run_command)
+}
+
+/// The command given, or training.
+fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
+    match command.unwrap_or(Command::Train(train)) {
+        Command::Train(args) => train_cnn(args),
+        Command::Predict { args, model } => {
+            Ok(predict(&args, &model.checkpoints()?, model.backend)?)
+        }
+        Command::Serve(args) => Ok(cnn::serve::run(args)?),
+        Command::Bench(args) => bench(args),
+        Command::BenchServe(args) => bench_serve::run(args),
+    }
 }
 
 /// The course: MNIST split 54,000 / 6,000, the CNN trained for its epochs,

@@ -143,12 +143,12 @@ pub fn hidden_features<B: CnnOps>(
 
 #[derive(Debug, thiserror::Error)]
 pub enum TsneError {
+    #[error("the network diverged in epoch {0}: nothing to draw")]
+    Diverged(usize),
     #[error(transparent)]
     Train(#[from] TrainError),
     #[error(transparent)]
     Report(#[from] ReportError),
-    #[error("the network diverged in epoch {0}: nothing to draw")]
-    Diverged(usize),
 }
 
 /// What the t-SNE study found.

@@ -68,16 +68,16 @@ struct Bench {
 }
 
 fn main() -> ExitCode {
-    mnist_report::cli::run_part(
-        two_digit::PART,
-        two_digit::about(),
-        EXAMPLES,
-        |command, train| match command.unwrap_or(Command::Train(train)) {
-            Command::Train(args) => train_model(args),
-            Command::Eval(args) => eval(args),
-            Command::Bench(args) => bench(args),
-        },
-    )
+    mnist_report::cli::run_part(two_digit::PART, two_digit::about(), EXAMPLES, run_command)
+}
+
+/// The command given, or training.
+fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
+    match command.unwrap_or(Command::Train(train)) {
+        Command::Train(args) => train_model(args),
+        Command::Eval(args) => eval(args),
+        Command::Bench(args) => bench(args),
+    }
 }
 
 /// The course: 40,000 composed two-digit images (36,000 train, 4,000
