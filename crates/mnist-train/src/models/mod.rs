@@ -9,6 +9,8 @@
 
 pub mod cnn;
 pub mod mlp;
+#[cfg(test)]
+mod tests;
 
 use burn::prelude::*;
 
