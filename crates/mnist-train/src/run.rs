@@ -270,8 +270,12 @@ pub fn run_with<B: TrainBackend>(
 /// What is about to be trained, on what, and where the report goes.
 fn print_plan(spec: &RunSpec, data: &Splits, backend: BackendKind) {
     let (height, width) = spec.model.image_size();
+    let conv = match &spec.model {
+        ModelConfig::Cnn(cnn) => format!(" (conv blocks: {:?})", cnn.conv).to_lowercase(),
+        ModelConfig::Mlp(_) => String::new(),
+    };
     println!(
-        "{} on {backend}: {}",
+        "{}{conv} on {backend}: {}",
         spec.model.describe(),
         spec.training.describe()
     );
