@@ -40,6 +40,9 @@ check() { # name, command...
 # Burn again with other features.
 all_backends=mnist-train/wgpu,mnist-train/cuda,mnist-train/tch-check,mnist-train/test-wgpu
 features=mnist-train/test-wgpu,mnist-train/cuda-deps
+# The coursework check builds the learner edition into the same target
+# folder; with the same features it shares every dependency.
+export COURSEWORK_FEATURES=$features COURSEWORK_CLIPPY_FEATURES=$all_backends
 
 check rustfmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets --locked --features "$all_backends" -- -D warnings

@@ -35,12 +35,14 @@ pub fn pair_sources(source_len: usize, count: usize, seed: u64, stream: u64) -> 
 
 /// Draws `first` and `second` (28×28 each) onto a 42×28 `canvas`.
 pub fn compose_pair(first: &[u8], second: &[u8], canvas: &mut [u8]) {
+    // BEGIN EXERCISE p4.compose uses first, second, canvas
     canvas.fill(0);
     canvas[..DIGIT * WIDTH].copy_from_slice(first);
     let lower = &mut canvas[SECOND_TOP * WIDTH..];
     for (out, &p) in lower.iter_mut().zip(second) {
         *out = (*out).max(p);
     }
+    // END EXERCISE
 }
 
 /// `count` two-digit images composed from `source` (28×28, one label each).

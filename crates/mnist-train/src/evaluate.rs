@@ -94,22 +94,46 @@ pub fn score(predictions: Predictions, set: &Dataset) -> Evaluation {
     assert_eq!(predictions.heads(), heads, "model heads match the labels");
     let n = set.len().max(1) as f64;
     let mut loss = 0.0;
-    let mut right = vec![0usize; heads];
-    let mut all_right = 0;
     for i in 0..set.len() {
-        let truth = set.labels.of(i);
-        let predicted = predictions.labels.of(i);
-        for head in 0..heads {
+        for (head, &truth) in set.labels.of(i).iter().enumerate() {
             let start = (i * heads + head) * 10;
-            loss -= f64::from(predictions.log_probabilities[start + usize::from(truth[head])]);
-            right[head] += usize::from(predicted[head] == truth[head]);
+            loss -= f64::from(predictions.log_probabilities[start + usize::from(truth)]);
         }
-        all_right += usize::from(predicted == truth);
     }
     Evaluation {
         loss: loss / (n * heads as f64),
-        accuracy: right.iter().map(|&r| r as f64 / n).collect(),
-        accuracy_all_heads: all_right as f64 / n,
+        accuracy: accuracy_per_head(&predictions.labels, &set.labels),
+        accuracy_all_heads: accuracy_all_heads(&predictions.labels, &set.labels),
         predictions,
     }
+}
+
+/// The fraction of images whose digit each head got right: one number per
+/// head (labels hold `heads` digits per image).
+pub fn accuracy_per_head(predicted: &Labels, truth: &Labels) -> Vec<f64> {
+    // BEGIN EXERCISE p2.accuracy uses predicted, truth
+    let images = truth.count();
+    let mut right = vec![0usize; truth.heads];
+    for i in 0..images {
+        for (head, (p, t)) in predicted.of(i).iter().zip(truth.of(i)).enumerate() {
+            right[head] += usize::from(p == t);
+        }
+    }
+    right
+        .iter()
+        .map(|&r| r as f64 / images.max(1) as f64)
+        .collect()
+    // END EXERCISE
+}
+
+/// The fraction of images with every head right (for two-digit images: both
+/// digits).
+pub fn accuracy_all_heads(predicted: &Labels, truth: &Labels) -> f64 {
+    // BEGIN EXERCISE p4.both-digits-right uses predicted, truth
+    let images = truth.count();
+    let all_right = (0..images)
+        .filter(|&i| predicted.of(i) == truth.of(i))
+        .count();
+    all_right as f64 / images.max(1) as f64
+    // END EXERCISE
 }

@@ -5,7 +5,6 @@
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,11 +13,10 @@ use mnist_data::split::{seeded_rng, shuffle};
 use mnist_report::{EpochMetrics, RunStatus};
 
 use crate::backend::TrainBackend;
-use crate::batch::batch;
+use crate::batch::{Batch, batch};
 use crate::checkpoint::{CheckpointError, Checkpoints, TrainState, load_model};
 use crate::config::TrainingConfig;
 use crate::evaluate::evaluate;
-use crate::loss::cross_entropy;
 use crate::models::Model;
 use crate::optimizer::ModelOptimizer;
 
@@ -129,12 +127,10 @@ pub fn train<B: TrainBackend>(
                 &order[step * batch_size..][..batch_size],
                 device,
             );
-            let logits = model.forward(batch.images);
-            let loss = cross_entropy(&logits, &batch.targets);
-            meter.add(&loss, &logits, &batch.targets);
-
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(learning_rate, model, grads);
+            let targets = batch.targets.clone();
+            let trained = train_step(model, &mut optimizer, batch, learning_rate);
+            model = trained.model;
+            meter.add(&trained.loss, &trained.logits, &targets);
 
             if (step + 1) % LOG_EVERY == 0 || step + 1 == steps {
                 let running = meter.mean_loss();
@@ -196,6 +192,37 @@ pub fn train<B: TrainBackend>(
         status,
         wall_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// What one training step leaves: the updated model, and the batch's loss
+/// and logits (computed before the update).
+pub struct Step<B: Backend> {
+    pub model: Model<B>,
+    pub loss: Tensor<B, 1>,
+    pub logits: Vec<Tensor<B, 2>>,
+}
+
+/// One step of gradient descent on one batch: forward pass, loss, backward
+/// pass, and the optimiser's update of every parameter.
+pub fn train_step<B: TrainBackend>(
+    model: Model<B>,
+    optimizer: &mut ModelOptimizer<B>,
+    batch: Batch<B>,
+    learning_rate: f64,
+) -> Step<B> {
+    // BEGIN EXERCISE p2.train-step uses model, optimizer, batch, learning_rate
+    use crate::loss::cross_entropy;
+    use burn::optim::GradientsParams;
+    let logits = model.forward(batch.images);
+    let loss = cross_entropy(&logits, &batch.targets);
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let model = optimizer.step(learning_rate, model, grads);
+    Step {
+        model,
+        loss,
+        logits,
+    }
+    // END EXERCISE
 }
 
 /// The order of the training images in `epoch`: a fresh seeded shuffle.

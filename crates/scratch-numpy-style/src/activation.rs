@@ -45,36 +45,54 @@ impl Activation {
     pub fn apply<F: Float>(self, z: F) -> F {
         match self {
             Activation::Sigmoid => sigmoid(z),
-            Activation::Relu => z.max(F::zero()),
+            Activation::Relu => {
+                // BEGIN EXERCISE p1.relu
+                z.max(F::zero())
+                // END EXERCISE
+            }
             Activation::LeakyRelu => {
+                // BEGIN EXERCISE p1.activations
                 if z > F::zero() {
                     z
                 } else {
                     F::of(LEAKY_SLOPE) * z
                 }
+                // END EXERCISE
             }
-            Activation::Tanh => z.tanh(),
+            Activation::Tanh => {
+                // BEGIN EXERCISE p1.activations
+                z.tanh()
+                // END EXERCISE
+            }
         }
     }
 
     /// f'(z), written from a = f(z) (see the table above).
     pub fn derivative_from_output<F: Float>(self, a: F) -> F {
         match self {
-            Activation::Sigmoid => a * (F::one() - a),
-            Activation::Tanh => F::one() - a * a,
+            Activation::Sigmoid => {
+                // BEGIN EXERCISE p1.activations
+                a * (F::one() - a)
+                // END EXERCISE
+            }
+            Activation::Tanh => {
+                // BEGIN EXERCISE p1.activations
+                F::one() - a * a
+                // END EXERCISE
+            }
             Activation::Relu => {
-                if a > F::zero() {
-                    F::one()
-                } else {
-                    F::zero()
-                }
+                // BEGIN EXERCISE p1.relu
+                if a > F::zero() { F::one() } else { F::zero() }
+                // END EXERCISE
             }
             Activation::LeakyRelu => {
+                // BEGIN EXERCISE p1.activations
                 if a > F::zero() {
                     F::one()
                 } else {
                     F::of(LEAKY_SLOPE)
                 }
+                // END EXERCISE
             }
         }
     }
@@ -104,12 +122,14 @@ impl Activation {
 
 /// 1 / (1 + e^-z), computed so that neither branch overflows.
 pub fn sigmoid<F: Float>(z: F) -> F {
+    // BEGIN EXERCISE p1.activations uses z
     if z >= F::zero() {
         F::one() / (F::one() + (-z).exp())
     } else {
         let e = z.exp();
         e / (F::one() + e)
     }
+    // END EXERCISE
 }
 
 impl fmt::Display for Activation {

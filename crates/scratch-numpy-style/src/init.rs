@@ -35,8 +35,10 @@ impl Init {
     pub fn weights<F: Float>(self, n_in: usize, n_out: usize, rng: &mut ChaCha8Rng) -> Array2<F> {
         match self {
             Init::He => {
+                // BEGIN EXERCISE p1.he-init
                 let std = (2.0 / n_in as f64).sqrt();
                 Array2::from_shape_simple_fn((n_in, n_out), || F::of(std * normal(rng)))
+                // END EXERCISE
             }
             Init::Xavier => {
                 let r = (6.0 / (n_in + n_out) as f64).sqrt();

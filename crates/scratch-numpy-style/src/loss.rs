@@ -120,6 +120,7 @@ impl Output {
 /// p = softmax(z) = e^z / Σ e^z, in place. Subtracting max z first changes
 /// nothing mathematically (the factor e^-max cancels) but keeps e^z ≤ 1.
 pub fn softmax_in_place<F: Float>(mut z: ndarray::ArrayViewMut1<F>) {
+    // BEGIN EXERCISE p1.softmax uses z
     let max = z.fold(F::neg_infinity(), |m, &v| m.max(v));
     let mut sum = F::zero();
     z.mapv_inplace(|v| {
@@ -128,6 +129,7 @@ pub fn softmax_in_place<F: Float>(mut z: ndarray::ArrayViewMut1<F>) {
         e
     });
     z.mapv_inplace(|e| e / sum);
+    // END EXERCISE
 }
 
 impl fmt::Display for Output {

@@ -216,6 +216,7 @@ impl<F: Float> Mlp<F> {
     /// in `ws.targets_mut()`. Returns the mean loss; gradients go to `ws.grads`.
     pub fn backward_prepared(&self, ws: &mut Workspace<F>) -> Result<F> {
         self.check(ws)?;
+        // BEGIN EXERCISE p1.backpropagation
         let top = self.layers.len();
         let Workspace {
             activations,
@@ -266,10 +267,12 @@ impl<F: Float> Mlp<F> {
             }
         }
         Ok(loss)
+        // END EXERCISE
     }
 
     /// Gradient descent: W ← W − η ∂L/∂W, b ← b − η ∂L/∂b.
     pub fn step(&mut self, grads: &Gradients<F>, learning_rate: F) {
+        // BEGIN EXERCISE p1.sgd-clip uses grads, learning_rate
         for ((layer, dw), db) in self
             .layers
             .iter_mut()
@@ -279,6 +282,7 @@ impl<F: Float> Mlp<F> {
             layer.weights.scaled_add(-learning_rate, dw);
             layer.biases.scaled_add(-learning_rate, db);
         }
+        // END EXERCISE
     }
 
     /// Outputs for every row of `x`, computed `batch` rows at a time
@@ -394,6 +398,7 @@ impl<F: Float> Gradients<F> {
     /// Clipping by norm: if ‖g‖ > max, g ← g · max / ‖g‖ (direction kept).
     /// Returns whether it clipped.
     pub fn clip_norm(&mut self, max: f64) -> bool {
+        // BEGIN EXERCISE p1.sgd-clip uses max
         let norm = self.norm();
         if norm <= max || norm == 0.0 {
             return false;
@@ -402,6 +407,7 @@ impl<F: Float> Gradients<F> {
         self.weights.iter_mut().for_each(|w| *w *= scale);
         self.biases.iter_mut().for_each(|b| *b *= scale);
         true
+        // END EXERCISE
     }
 
     /// Clipping by value: every component into [−max, max]. Returns how

@@ -3,11 +3,10 @@
 //! digit. As in the course (and PyTorch's `nn.Sequential` it came from),
 //! there is no activation between the 128-unit layer and the heads.
 
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::nn::{Dropout, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use crate::ops::{CnnOps, block_side, conv_blocks};
 
@@ -41,6 +40,10 @@ pub struct Cnn<B: Backend> {
 
 impl CnnConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Cnn<B> {
+        // BEGIN EXERCISE p3.cnn uses device
+        use burn::nn::conv::Conv2dConfig;
+        use burn::nn::pool::MaxPool2dConfig;
+        use burn::nn::{DropoutConfig, LinearConfig};
         Cnn {
             conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),
             conv2: Conv2dConfig::new([32, 64], [3, 3]).init(device),
@@ -52,6 +55,7 @@ impl CnnConfig {
                 .collect(),
             conv: self.conv,
         }
+        // END EXERCISE
     }
 
     /// Features after the second pooling: each side goes n → (n − 2) / 2
@@ -65,10 +69,16 @@ impl<B: CnnOps> Cnn<B> {
     /// Logits, one `[batch, 10]` tensor per head.
     pub fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
         let x = self.last_hidden(images);
+        // Part 3's network has one head; Part 4's two read the same features.
+        if let [head] = self.heads.as_slice() {
+            return vec![head.forward(x)];
+        }
+        // BEGIN EXERCISE p4.two-heads uses x
         self.heads
             .iter()
             .map(|head| head.forward(x.clone()))
             .collect()
+        // END EXERCISE
     }
 
     /// What the heads read: the 128-unit layer's output, `[batch, 128]`.
@@ -83,9 +93,12 @@ impl<B: CnnOps> Cnn<B> {
     pub fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         match self.conv {
             ConvMethod::Layers => {
+                // BEGIN EXERCISE p3.cnn
+                use burn::tensor::activation::relu;
                 let x = self.pool.forward(relu(self.conv1.forward(images)));
                 let x = self.pool.forward(relu(self.conv2.forward(x)));
                 x.flatten(1, 3)
+                // END EXERCISE
             }
             // The same two blocks, each as one operation with its own
             // backward pass (`crate::ops`; Flex runs the `conv-kernels` crate).

@@ -1,8 +1,7 @@
 //! Multilayer perceptron: flatten → (linear → activation → dropout)* → heads.
 
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::{Dropout, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu};
 
 #[derive(Config, Debug, PartialEq, Eq, Copy)]
 pub enum Activation {
@@ -41,6 +40,8 @@ pub struct Mlp<B: Backend> {
 
 impl MlpConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Mlp<B> {
+        // BEGIN EXERCISE p2.mlp uses device
+        use burn::nn::{DropoutConfig, LinearConfig};
         let mut width = self.height * self.width;
         let mut hidden = Vec::with_capacity(self.hidden.len());
         for &next in &self.hidden {
@@ -55,6 +56,7 @@ impl MlpConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             activation: self.activation,
         }
+        // END EXERCISE
     }
 }
 
@@ -70,6 +72,8 @@ impl<B: Backend> Mlp<B> {
 
     /// The last hidden layer's activations, `[batch, width]` (for t-SNE).
     pub fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        // BEGIN EXERCISE p2.mlp uses images
+        use burn::tensor::activation::{leaky_relu, relu};
         let mut x = images.flatten(1, 3);
         for layer in &self.hidden {
             x = layer.forward(x);
@@ -80,5 +84,6 @@ impl<B: Backend> Mlp<B> {
             x = self.dropout.forward(x);
         }
         x
+        // END EXERCISE
     }
 }

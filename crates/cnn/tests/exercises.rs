@@ -1,0 +1,124 @@
+//! Graded tests of Part 3's exercise (`cargo run -p coursework -- grade
+//! --part 3`): the course CNN written with Burn's layers must compute what
+//! the project's own fused kernels compute with the same weights.
+
+use mnist_train::burn::backend::{Autodiff, Flex};
+use mnist_train::burn::module::Module;
+use mnist_train::burn::prelude::*;
+use mnist_train::burn::tensor::Distribution;
+use mnist_train::models::{Cnn, CnnConfig, ConvMethod};
+
+type B = Autodiff<Flex>;
+
+fn images(batch: usize, config: &CnnConfig) -> Tensor<B, 4> {
+    let device = Default::default();
+    Tensor::random(
+        [batch, 1, config.height, config.width],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    )
+}
+
+/// Your network (Burn's layers), and the same weights computed by the
+/// project's fused conv blocks.
+fn yours_and_fused(config: &CnnConfig) -> (Cnn<B>, Cnn<B>) {
+    let device = Default::default();
+    let yours: Cnn<B> = config.clone().with_conv(ConvMethod::Layers).init(&device);
+    // Burn initialises parameters on first use: use them before copying.
+    let _ = yours.features(images(1, config));
+    let fused = config
+        .clone()
+        .with_conv(ConvMethod::Fused)
+        .init::<B>(&device)
+        .load_record(yours.clone().into_record());
+    (yours, fused)
+}
+
+mod cnn {
+    use super::*;
+
+    #[test]
+    fn has_the_course_layers() {
+        for config in [
+            CnnConfig::new(),
+            CnnConfig::new().with_height(42).with_heads(2),
+        ] {
+            let (yours, _) = yours_and_fused(&config);
+            let x = images(3, &config);
+            assert_eq!(
+                yours.features(x.clone()).dims(),
+                [3, config.flatten_width()],
+                "features() of {}×{} images",
+                config.height,
+                config.width
+            );
+            assert_eq!(
+                yours.last_hidden(x).dims(),
+                [3, 128],
+                "the hidden layer has 128 units"
+            );
+            assert_eq!(yours.heads.len(), config.heads, "one head per digit");
+            let convolutions = (1 * 9 + 1) * 32 + (32 * 9 + 1) * 64;
+            let dense = (config.flatten_width() + 1) * 128 + config.heads * (128 + 1) * 10;
+            assert!(
+                yours.num_params() == convolutions + dense,
+                "the parameter count is not the course CNN's: two 3×3 convolutions (32 then 64 \
+                 channels, with biases), a 128-unit linear layer, heads of 10"
+            );
+        }
+    }
+
+    #[test]
+    fn computes_what_the_fused_kernels_compute() {
+        let device = Default::default();
+        B::seed(&device, 11);
+        for (batch, config) in [
+            (1, CnnConfig::new()),
+            (5, CnnConfig::new()),
+            (4, CnnConfig::new().with_height(42).with_heads(2)),
+        ] {
+            let config = config.with_dropout(0.0);
+            let (yours, fused) = yours_and_fused(&config);
+            let x = images(batch, &config);
+            let difference: f32 = (yours.features(x.clone()) - fused.features(x))
+                .abs()
+                .max()
+                .into_scalar();
+            assert!(
+                difference < 1e-4,
+                "batch of {batch} {}×{} images: your conv blocks differ from conv → ReLU → max-pool \
+                 computed by the project's kernels",
+                config.height,
+                config.width
+            );
+        }
+    }
+
+    #[test]
+    fn gradients_match_the_fused_kernels() {
+        let device = Default::default();
+        B::seed(&device, 12);
+        let config = CnnConfig::new().with_dropout(0.0);
+        let (yours, fused) = yours_and_fused(&config);
+        let x = images(3, &config);
+        let weights =
+            Tensor::<B, 2>::random([3, config.flatten_width()], Distribution::Default, &device);
+        let grad_of = |model: &Cnn<B>| {
+            let objective = (model.features(x.clone()) * weights.clone()).sum();
+            let grads = objective.backward();
+            model
+                .conv1
+                .weight
+                .grad(&grads)
+                .expect("conv1's weight gets a gradient")
+        };
+        let difference: f32 = (grad_of(&yours) - grad_of(&fused))
+            .abs()
+            .max()
+            .into_scalar();
+        assert!(
+            difference < 1e-3,
+            "the gradient reaching conv1's weights differs from the fused kernels'"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! The learner edition: the workspace with every exercise's blocks replaced
+//! by stubs, and nothing that holds the solutions.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::manifest::Manifest;
+use crate::markers::{self, BEGIN};
+
+/// What the learner edition leaves out, and why.
+pub const LEFT_OUT: &[(&str, &str)] = &[
+    (".git/", "the reference's history holds the solutions"),
+    (".ci/", "CI of the reference edition"),
+    (
+        "crates/coursework/tests/editions.rs",
+        "checks the editions against the reference blocks",
+    ),
+    (
+        "/reference/",
+        "the PyTorch scripts are the solutions in another framework",
+    ),
+];
+
+/// Lists the files of every edition it writes, to tidy the next one.
+const FILE_LIST: &str = ".learner-edition";
+
+fn left_out(path: &str) -> bool {
+    LEFT_OUT.iter().any(|(pattern, _)| {
+        if let Some(inner) = pattern.strip_prefix('/') {
+            path.contains(&format!("/{inner}"))
+        } else if pattern.ends_with('/') {
+            path.starts_with(pattern)
+        } else {
+            path == *pattern
+        }
+    })
+}
+
+/// The files of the workspace at `root`, relative: git's tracked and
+/// untracked-but-not-ignored files, or (outside git) everything but
+/// `target/`.
+pub fn workspace_files(root: &Path) -> Result<Vec<String>> {
+    // git answers for a repository's top folder only (an edition written
+    // inside `target/` would otherwise list as ignored, i.e. empty).
+    let git = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(root)
+        .output();
+    let mut files: Vec<String> = match git {
+        Ok(out) if out.status.success() && root.join(".git").exists() => {
+            String::from_utf8_lossy(&out.stdout)
+                .split('\0')
+                .filter(|p| !p.is_empty() && root.join(p).is_file())
+                .map(str::to_string)
+                .collect()
+        }
+        _ => {
+            let mut found = Vec::new();
+            walk(root, root, &mut found)?;
+            found
+        }
+    };
+    files.retain(|f| !left_out(f) && f != FILE_LIST);
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if path.is_dir() {
+            if name != "target" && name != ".git" {
+                walk(root, &path, found)?;
+            }
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            found.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `rel` is reference code with marked blocks (the coursework
+/// crate's own sources only speak of markers).
+pub fn holds_exercises(rel: &str, text: &str) -> bool {
+    rel.ends_with(".rs") && !rel.starts_with("crates/coursework/") && text.contains(BEGIN)
+}
+
+/// What [`write`] did.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub files: usize,
+    pub changed: usize,
+    pub stubs: usize,
+}
+
+/// Writes the learner edition of the workspace at `root` to `out`, with the
+/// exercises in `solved` left as they are (for tests and partial editions).
+/// Files whose contents did not change keep their times, so Cargo rebuilds
+/// only what changed.
+pub fn write(
+    root: &Path,
+    out: &Path,
+    manifest: &Manifest,
+    solved: &BTreeSet<String>,
+) -> Result<Written> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("{}: no such workspace", root.display()))?;
+    if !root.join("crates/coursework/exercises.toml").is_file() {
+        bail!(
+            "{}: not the course's workspace (no crates/coursework/exercises.toml)",
+            root.display()
+        );
+    }
+    for id in solved {
+        if manifest.get(id).is_none() {
+            bail!("{id} is not an exercise of exercises.toml");
+        }
+    }
+    if out.exists() {
+        let out_abs = out.canonicalize()?;
+        if out_abs.starts_with(&root) && !out_abs.starts_with(root.join("target")) {
+            bail!(
+                "{}: the edition cannot go inside the workspace it is made from",
+                out.display()
+            );
+        }
+        let empty = fs::read_dir(out)?.next().is_none();
+        if !empty && !out.join(FILE_LIST).is_file() {
+            bail!(
+                "{}: not empty and not a learner edition: choose a new folder",
+                out.display()
+            );
+        }
+    }
+    let files = workspace_files(&root)?;
+    let hint = |id: &str| manifest.get(id).map(|e| e.hint.clone());
+    let keep = |id: &str| solved.contains(id);
+    let mut marked = BTreeSet::new();
+    let mut written = Written::default();
+    for rel in &files {
+        let source = root.join(rel);
+        let bytes =
+            fs::read(&source).with_context(|| format!("{}: cannot read", source.display()))?;
+        let bytes = match std::str::from_utf8(&bytes) {
+            Ok(text) if holds_exercises(rel, text) => {
+                for block in markers::blocks(Path::new(rel), text)? {
+                    written.stubs += usize::from(!keep(&block.id));
+                    marked.insert(block.id);
+                }
+                markers::stub_out(Path::new(rel), text, &keep, &hint)?.into_bytes()
+            }
+            Ok(text) if rel == "README.md" => format!("{EDITION_NOTE}{text}").into_bytes(),
+            _ => bytes,
+        };
+        let target = out.join(rel);
+        if fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
+            write_atomically(&target, &bytes)?;
+            written.changed += 1;
+        }
+        written.files += 1;
+    }
+    let unmarked: Vec<_> = manifest
+        .exercises
+        .iter()
+        .filter(|e| !marked.contains(&e.id))
+        .map(|e| e.id.as_str())
+        .collect();
+    if !unmarked.is_empty() {
+        bail!("no BEGIN EXERCISE block for {}", unmarked.join(", "));
+    }
+    // Files the last edition had and this one has not.
+    if let Ok(previous) = fs::read_to_string(out.join(FILE_LIST)) {
+        let current: BTreeSet<&str> = files.iter().map(String::as_str).collect();
+        for stale in previous.lines().filter(|p| !current.contains(p)) {
+            let _ = fs::remove_file(out.join(stale));
+        }
+    }
+    write_atomically(&out.join(FILE_LIST), files.join("\n").as_bytes())?;
+    Ok(written)
+}
+
+const EDITION_NOTE: &str = "> **Learner edition.** The exercises are stubs (`todo!`) for you to \
+fill in: start with [COURSE.md](COURSE.md), and grade your work with \
+`cargo run -p coursework -- grade`.\n\n";
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("{}: cannot write", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::left_out;
+
+    #[test]
+    fn reference_material_is_left_out() {
+        assert!(left_out(".git/config"));
+        assert!(left_out("crates/cnn/reference/course_cnn.py"));
+        assert!(left_out("crates/coursework/tests/editions.rs"));
+        assert!(!left_out("crates/cnn/src/lib.rs"));
+        assert!(!left_out("datasets/mnist/t10k-images-idx3-ubyte.gz"));
+    }
+}
