@@ -250,10 +250,10 @@ fn newest_source(workspace: &Path) -> SystemTime {
                 if path.file_name().is_some_and(|n| n != "target") {
                     visit(&path, newest);
                 }
-            } else if path.extension().is_some_and(|e| e == "rs" || e == "toml") {
-                if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
-                    *newest = (*newest).max(modified);
-                }
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "toml")
+                && let Ok(modified) = entry.metadata().and_then(|m| m.modified())
+            {
+                *newest = (*newest).max(modified);
             }
         }
     }

@@ -71,7 +71,7 @@ impl Activation {
     pub fn derivative_from_output<F: Float>(self, a: F) -> F {
         match self {
             Activation::Sigmoid => {
-                // BEGIN EXERCISE p1.activations
+                // BEGIN EXERCISE p1.activations uses a
                 a * (F::one() - a)
                 // END EXERCISE
             }

@@ -119,8 +119,9 @@ impl Output {
 
 /// p = softmax(z) = e^z / Σ e^z, in place. Subtracting max z first changes
 /// nothing mathematically (the factor e^-max cancels) but keeps e^z ≤ 1.
-pub fn softmax_in_place<F: Float>(mut z: ndarray::ArrayViewMut1<F>) {
+pub fn softmax_in_place<F: Float>(z: ndarray::ArrayViewMut1<F>) {
     // BEGIN EXERCISE p1.softmax uses z
+    let mut z = z;
     let max = z.fold(F::neg_infinity(), |m, &v| m.max(v));
     let mut sum = F::zero();
     z.mapv_inplace(|v| {

@@ -477,6 +477,11 @@ impl<F: Float> Workspace<F> {
         self.targets.view_mut()
     }
 
+    /// The error signals δˡ = ∂L/∂zˡ of the last backward pass, one per layer.
+    pub fn deltas(&self) -> &[Array2<F>] {
+        &self.deltas
+    }
+
     /// The output activations aᴸ of the last forward pass.
     pub fn output(&self) -> ArrayView2<'_, F> {
         self.activations[self.activations.len() - 1].view()
