@@ -4,7 +4,6 @@
 use mnist_data::Labels;
 use mnist_data::split::{below, seeded_rng};
 use mnist_train::burn::backend::{Autodiff, Flex};
-use mnist_train::burn::module::Module;
 use mnist_train::burn::prelude::*;
 use mnist_train::burn::tensor::Distribution;
 
