@@ -58,7 +58,7 @@ mod cnn {
                 "the hidden layer has 128 units"
             );
             assert_eq!(yours.heads.len(), config.heads, "one head per digit");
-            let convolutions = (1 * 9 + 1) * 32 + (32 * 9 + 1) * 64;
+            let convolutions = (9 + 1) * 32 + (32 * 9 + 1) * 64;
             let dense = (config.flatten_width() + 1) * 128 + config.heads * (128 + 1) * 10;
             assert!(
                 yours.num_params() == convolutions + dense,

@@ -22,7 +22,6 @@
 //! product writes into one with `general_mat_mul`, so a training step
 //! allocates nothing.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Slice};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -197,6 +196,8 @@ impl<F: Float> Mlp<F> {
         self.check(ws)?;
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
+            // BEGIN EXERCISE p1.forward uses l, layer, last
+            use ndarray::linalg::general_mat_mul;
             let (below, above) = ws.activations.split_at_mut(l + 1);
             let (a_prev, z) = (&below[l], &mut above[0]);
             // zˡ = aˡ⁻¹ Wˡ + bˡ: start every row at bˡ, then add the product (β = 1).
@@ -208,6 +209,7 @@ impl<F: Float> Mlp<F> {
             } else {
                 self.hidden.apply_in_place(z.view_mut());
             }
+            // END EXERCISE
         }
         Ok(())
     }
@@ -217,6 +219,7 @@ impl<F: Float> Mlp<F> {
     pub fn backward_prepared(&self, ws: &mut Workspace<F>) -> Result<F> {
         self.check(ws)?;
         // BEGIN EXERCISE p1.backpropagation
+        use ndarray::linalg::general_mat_mul;
         let top = self.layers.len();
         let Workspace {
             activations,

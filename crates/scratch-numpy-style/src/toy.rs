@@ -8,6 +8,11 @@
 //! at the output is simply ŷ − y. All three hidden units start equal and get
 //! equal updates, so they stay equal: the network is effectively
 //! ŷ = 3v·relu(w₁x₁ + w₂x₂ + b) + c, linear wherever the unit is active.
+//!
+//! The network is here twice: written out by hand, one number at a time
+//! ([`ToyNetwork`], the course's exercise, which the `toy` command runs), and
+//! as the general network of `network.rs` ([`network`], [`train`]). Trained
+//! alike, the two agree to rounding.
 
 use ndarray::{Array2, array};
 
@@ -80,8 +85,108 @@ pub fn predict(net: &Mlp<f64>, x1: f64, x2: f64) -> Result<f64> {
     Ok(out[[0, 0]])
 }
 
-/// Trains the toy network and prints its setting, its training points, the
-/// loss of every epoch, its predictions against 7x and its final weights.
+/// The course's exercise: the toy network written out by hand, one sample
+/// at a time, with the same numbers as [`network`]:
+///
+/// - hidden units zⱼ = w_j1 x₁ + w_j2 x₂ + bⱼ, hⱼ = relu(zⱼ), j = 1..3;
+/// - output ŷ = Σⱼ vⱼ hⱼ + c (linear);
+/// - loss ½(ŷ − y)², so ∂L/∂ŷ = ŷ − y.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToyNetwork {
+    /// Row j: the weights (w_j1, w_j2) from the inputs into hidden unit j.
+    pub input_to_hidden: [[f64; 2]; 3],
+    /// bⱼ, one per hidden unit.
+    pub hidden_biases: [f64; 3],
+    /// vⱼ, from hidden unit j to the output.
+    pub hidden_to_output: [f64; 3],
+    /// c, the output's bias.
+    pub output_bias: f64,
+    pub learning_rate: f64,
+}
+
+impl Default for ToyNetwork {
+    /// The course's start: every weight 1, every bias 0.
+    fn default() -> Self {
+        Self {
+            input_to_hidden: [[1.0; 2]; 3],
+            hidden_biases: [0.0; 3],
+            hidden_to_output: [1.0; 3],
+            output_bias: 0.0,
+            learning_rate: LEARNING_RATE,
+        }
+    }
+}
+
+impl ToyNetwork {
+    /// ŷ at (x₁, x₂): the hidden layer (with ReLU), then the linear output.
+    pub fn predict(&self, x1: f64, x2: f64) -> f64 {
+        // BEGIN EXERCISE p1.toy-predict uses x1, x2
+        let relu = Activation::Relu;
+        let mut y = self.output_bias;
+        for j in 0..3 {
+            let [w1, w2] = self.input_to_hidden[j];
+            let z = w1 * x1 + w2 * x2 + self.hidden_biases[j];
+            y += self.hidden_to_output[j] * relu.apply(z);
+        }
+        y
+        // END EXERCISE
+    }
+
+    /// One step of SGD on the sample ((x₁, x₂), y): forward pass,
+    /// backpropagation, and every parameter θ ← θ − lr · ∂L/∂θ. Returns the
+    /// loss ½(ŷ − y)² before the step.
+    pub fn train(&mut self, x1: f64, x2: f64, y: f64) -> f64 {
+        // BEGIN EXERCISE p1.toy-train uses x1, x2, y
+        let relu = Activation::Relu;
+        // Forward, keeping the hidden activations for the backward pass.
+        let mut h = [0.0; 3];
+        for (j, h) in h.iter_mut().enumerate() {
+            let [w1, w2] = self.input_to_hidden[j];
+            *h = relu.apply(w1 * x1 + w2 * x2 + self.hidden_biases[j]);
+        }
+        let y_hat = self.output_bias
+            + h.iter()
+                .zip(&self.hidden_to_output)
+                .map(|(h, v)| h * v)
+                .sum::<f64>();
+        // Backward: the error at the output, then at each hidden unit
+        // through vⱼ (before it moves) and the ReLU's slope.
+        let error = y_hat - y;
+        let lr = self.learning_rate;
+        for j in 0..3 {
+            let delta = error * self.hidden_to_output[j] * relu.derivative_from_output(h[j]);
+            self.hidden_to_output[j] -= lr * error * h[j];
+            self.input_to_hidden[j][0] -= lr * delta * x1;
+            self.input_to_hidden[j][1] -= lr * delta * x2;
+            self.hidden_biases[j] -= lr * delta;
+        }
+        self.output_bias -= lr * error;
+        0.5 * error * error
+        // END EXERCISE
+    }
+}
+
+/// Trains the hand-written toy network as the course does (per-sample SGD
+/// over [`POINTS`] in order, [`EPOCHS`] times); returns it with the mean
+/// loss of every epoch.
+pub fn train_by_hand() -> (ToyNetwork, Vec<f64>) {
+    let mut net = ToyNetwork::default();
+    let losses = (0..EPOCHS)
+        .map(|_| {
+            let total: f64 = POINTS
+                .iter()
+                .map(|&([x1, x2], y)| net.train(x1, x2, y))
+                .sum();
+            total / POINTS.len() as f64
+        })
+        .collect();
+    (net, losses)
+}
+
+/// Trains the hand-written toy network and prints its setting, its training
+/// points, the loss of every epoch, its predictions against 7x (and how far
+/// the general network of `network.rs`, trained alike, lands from them) and
+/// its final weights.
 pub fn print_run() -> Result<()> {
     let spec = spec();
     let sizes = &spec.sizes;
@@ -99,20 +204,26 @@ pub fn print_run() -> Result<()> {
     for ([x1, x2], y) in POINTS {
         println!("  ({x1}, {x2}) → {y}");
     }
-    let (net, losses) = train()?;
+    let (net, losses) = train_by_hand();
     for (epoch, loss) in losses.iter().enumerate() {
         println!(
             "Epoch {:>2}/{EPOCHS}  mean loss ½(ŷ−y)² {loss:.6}",
             epoch + 1
         );
     }
-    println!("\n  (x, x)      predicted   7·x   error");
+    let (general, _) = train()?;
+    println!("\n  (x, x)      predicted   7·x   error     general network − this");
     let mut worst: f64 = 0.0;
     for x in QUERIES {
-        let y = predict(&net, x, x)?;
+        let y = net.predict(x, x);
         let error = y - 7.0 * x;
         worst = worst.max(error.abs());
-        println!("  ({x:>2}, {x:>2})  {y:>9.4}  {:>5}   {error:+.4}", 7.0 * x);
+        let other = predict(&general, x, x)?;
+        println!(
+            "  ({x:>2}, {x:>2})  {y:>9.4}  {:>5}   {error:+.4}   {:+.1e}",
+            7.0 * x,
+            other - y
+        );
     }
     println!(
         "\nlargest error {worst:.4} ({} the course's {TOLERANCE})",
@@ -122,13 +233,13 @@ pub fn print_run() -> Result<()> {
             "OUTSIDE"
         }
     );
-    for (l, layer) in net.layers.iter().enumerate() {
-        println!(
-            "layer {}: W = {:.4}, b = {:.4}",
-            l + 1,
-            layer.weights,
-            layer.biases
-        );
-    }
+    println!(
+        "hidden layer: W = {:.4?}, b = {:.4?}",
+        net.input_to_hidden, net.hidden_biases
+    );
+    println!(
+        "output: v = {:.4?}, c = {:.4}",
+        net.hidden_to_output, net.output_bias
+    );
     Ok(())
 }

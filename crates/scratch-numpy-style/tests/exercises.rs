@@ -341,3 +341,310 @@ mod he_init {
         let _ = normal(&mut seeded_rng(0));
     }
 }
+
+mod toy_predict {
+    use super::*;
+    use scratch_numpy_style::toy::ToyNetwork;
+
+    /// A toy network with random weights in [−1, 1).
+    fn random_network(seed: u64) -> ToyNetwork {
+        let w = random(12, 1.0, seed);
+        ToyNetwork {
+            input_to_hidden: [[w[0], w[1]], [w[2], w[3]], [w[4], w[5]]],
+            hidden_biases: [w[6], w[7], w[8]],
+            hidden_to_output: [w[9], w[10], w[11]],
+            output_bias: w[0] + w[11],
+            ..ToyNetwork::default()
+        }
+    }
+
+    #[test]
+    fn the_output_layer_is_linear() {
+        for seed in 0..20 {
+            let net = random_network(seed);
+            let [x1, x2] = [random(1, 3.0, 100 + seed)[0], random(1, 3.0, 200 + seed)[0]];
+            let y = net.predict(x1, x2);
+            let mut shifted = net.clone();
+            shifted.output_bias += 1.5;
+            assert!(
+                (shifted.predict(x1, x2) - y - 1.5).abs() < 1e-12,
+                "the output bias is added to the output"
+            );
+            let mut doubled = net.clone();
+            doubled.hidden_to_output = net.hidden_to_output.map(|v| 2.0 * v);
+            doubled.output_bias *= 2.0;
+            assert!(
+                (doubled.predict(x1, x2) - 2.0 * y).abs() < 1e-12,
+                "doubling the output weights and bias doubles the output (no output activation)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hidden_unit_below_zero_adds_nothing() {
+        for seed in 0..20 {
+            let mut net = random_network(seed);
+            let (x1, x2) = (0.5, -0.25);
+            for j in 0..3 {
+                let mut silent = net.clone();
+                silent.hidden_biases[j] = -10.0;
+                let before = silent.predict(x1, x2);
+                silent.hidden_to_output[j] += 3.0;
+                assert!(
+                    (silent.predict(x1, x2) - before).abs() < 1e-12,
+                    "a unit whose weighted input is negative is switched off by the ReLU"
+                );
+            }
+            // Every unit switched on: the hidden layer passes its input on.
+            net.hidden_biases = [10.0; 3];
+            let base = net.predict(x1, x2);
+            let up = net.predict(x1 + 0.1, x2);
+            let more = net.predict(x1 + 0.2, x2);
+            assert!(
+                ((more - up) - (up - base)).abs() < 1e-9 && (up - base).abs() > 1e-6,
+                "with every unit switched on, the output moves linearly with the inputs"
+            );
+        }
+    }
+
+    #[test]
+    fn each_input_reaches_the_units_through_its_own_weights() {
+        for seed in 0..20 {
+            let mut net = random_network(seed);
+            net.hidden_biases = [10.0; 3];
+            for (input, (x1, x2)) in [(0, (0.0, 1.0)), (1, (1.0, 0.0))] {
+                let before = net.predict(x1, x2);
+                let mut changed = net.clone();
+                for row in &mut changed.input_to_hidden {
+                    row[input] += 0.5;
+                }
+                assert!(
+                    (changed.predict(x1, x2) - before).abs() < 1e-12,
+                    "input_to_hidden[j][i] weighs input x{} into unit j",
+                    input + 1
+                );
+            }
+        }
+    }
+}
+
+mod toy_train {
+    use super::*;
+    use scratch_numpy_style::toy::{self, ToyNetwork};
+
+    /// Every parameter of the network, in a fixed order.
+    fn parameters(net: &ToyNetwork) -> Vec<f64> {
+        let mut p: Vec<f64> = net.input_to_hidden.iter().flatten().copied().collect();
+        p.extend(net.hidden_biases);
+        p.extend(net.hidden_to_output);
+        p.push(net.output_bias);
+        p
+    }
+
+    fn with_parameters(net: &ToyNetwork, p: &[f64]) -> ToyNetwork {
+        ToyNetwork {
+            input_to_hidden: [[p[0], p[1]], [p[2], p[3]], [p[4], p[5]]],
+            hidden_biases: [p[6], p[7], p[8]],
+            hidden_to_output: [p[9], p[10], p[11]],
+            output_bias: p[12],
+            learning_rate: net.learning_rate,
+        }
+    }
+
+    fn loss(net: &ToyNetwork, x1: f64, x2: f64, y: f64) -> f64 {
+        0.5 * (net.predict(x1, x2) - y).powi(2)
+    }
+
+    #[test]
+    fn returns_the_loss_before_the_step() {
+        let mut net = ToyNetwork::default();
+        for ([x1, x2], y) in toy::POINTS {
+            let expected = loss(&net, x1, x2, y);
+            let returned = net.train(x1, x2, y);
+            assert!(
+                (returned - expected).abs() < 1e-12,
+                "train returns ½(ŷ − y)² of the prediction before the step"
+            );
+        }
+    }
+
+    #[test]
+    fn steps_against_the_numeric_gradient() {
+        for seed in 0..20 {
+            let p = random(13, 1.0, 300 + seed);
+            let start = with_parameters(
+                &ToyNetwork {
+                    learning_rate: 0.01,
+                    ..ToyNetwork::default()
+                },
+                &p,
+            );
+            let x = random(3, 2.0, 400 + seed);
+            let (x1, x2, y) = (x[0], x[1], 4.0 * x[2]);
+            // Keep away from ReLU's kink, where the slope is not defined.
+            let near_kink = (0..3).any(|j| {
+                let [w1, w2] = start.input_to_hidden[j];
+                (w1 * x1 + w2 * x2 + start.hidden_biases[j]).abs() < 1e-3
+            });
+            if near_kink {
+                continue;
+            }
+            let mut stepped = start.clone();
+            stepped.train(x1, x2, y);
+            let after = parameters(&stepped);
+            let h = 1e-6;
+            for i in 0..p.len() {
+                let (mut up, mut down) = (p.clone(), p.clone());
+                up[i] += h;
+                down[i] -= h;
+                let slope = (loss(&with_parameters(&start, &up), x1, x2, y)
+                    - loss(&with_parameters(&start, &down), x1, x2, y))
+                    / (2.0 * h);
+                let expected = p[i] - start.learning_rate * slope;
+                assert!(
+                    (after[i] - expected).abs() < 1e-7 * (1.0 + expected.abs()),
+                    "parameter {i} (in the order W¹ by rows, b¹, v, c) does not move by \
+                     −lr · ∂L/∂θ, the slope measured by finite differences of your predict"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn learns_seven_x_on_the_diagonal() {
+        let (net, losses) = toy::train_by_hand();
+        assert!(
+            losses[losses.len() - 1] < losses[0],
+            "the mean loss falls over the epochs"
+        );
+        for x in toy::QUERIES {
+            assert!(
+                (net.predict(x, x) - 7.0 * x).abs() < toy::TOLERANCE,
+                "after training, ({x}, {x}) is not predicted within {} of 7·{x}",
+                toy::TOLERANCE
+            );
+        }
+    }
+}
+
+mod forward {
+    use super::*;
+    use scratch_numpy_style::{Layer, Mlp, Workspace};
+
+    fn matrix(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+        Array2::from_shape_vec((rows, cols), random(rows * cols, 1.0, seed)).expect("a matrix")
+    }
+
+    fn outputs(net: &Mlp<f64>, x: &Array2<f64>) -> Array2<f64> {
+        let mut ws = Workspace::new(net, x.nrows());
+        net.forward(&mut ws, x.view())
+            .expect("the forward pass")
+            .to_owned()
+    }
+
+    fn one_layer(n_in: usize, n_out: usize, seed: u64) -> Mlp<f64> {
+        let layer = Layer {
+            weights: matrix(n_in, n_out, seed),
+            biases: Array1::from(random(n_out, 1.0, seed + 1)),
+        };
+        Mlp::from_layers(vec![layer], Activation::Relu, Output::LinearMse).expect("a network")
+    }
+
+    #[test]
+    fn each_output_moves_with_its_own_weights_and_bias() {
+        for (n_in, n_out, seed) in [(3, 2, 1), (5, 4, 2), (1, 3, 3)] {
+            let net = one_layer(n_in, n_out, seed);
+            let x = matrix(4, n_in, seed + 10);
+            let base = outputs(&net, &x);
+            assert_eq!(base.dim(), (4, n_out), "one row of outputs per sample");
+            let eps = 0.25;
+            for j in 0..n_out {
+                let mut b = net.clone();
+                b.layers[0].biases[j] += eps;
+                let moved = outputs(&b, &x) - &base;
+                for ((r, k), d) in moved.indexed_iter() {
+                    let expected = if k == j { eps } else { 0.0 };
+                    assert!(
+                        (d - expected).abs() < 1e-12,
+                        "raising bias {j} by ε moves output {j} of every sample by ε \
+                         and no other output (sample {r}, output {k})"
+                    );
+                }
+                for i in 0..n_in {
+                    let mut w = net.clone();
+                    w.layers[0].weights[[i, j]] += eps;
+                    let moved = outputs(&w, &x) - &base;
+                    for ((r, k), d) in moved.indexed_iter() {
+                        let expected = if k == j { eps * x[[r, i]] } else { 0.0 };
+                        assert!(
+                            (d - expected).abs() < 1e-12,
+                            "raising weight [{i}, {j}] by ε moves output {j} by ε times \
+                             input {i} of the sample, and no other output (sample {r}, output {k})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn samples_are_independent_rows() {
+        let layers = vec![
+            Layer {
+                weights: matrix(4, 6, 20),
+                biases: Array1::from(random(6, 1.0, 21)),
+            },
+            Layer {
+                weights: matrix(6, 3, 22),
+                biases: Array1::from(random(3, 1.0, 23)),
+            },
+        ];
+        let net = Mlp::from_layers(layers, Activation::Relu, Output::LinearMse).expect("a network");
+        let x = matrix(5, 4, 24);
+        let batch = outputs(&net, &x);
+        for r in 0..5 {
+            let alone = outputs(&net, &x.select(ndarray::Axis(0), &[r]));
+            assert!(
+                (&alone.row(0) - &batch.row(r))
+                    .iter()
+                    .all(|d| d.abs() < 1e-12),
+                "a sample's output does not depend on the others in its batch"
+            );
+        }
+    }
+
+    #[test]
+    fn hidden_layers_are_activated() {
+        let hidden = Layer {
+            weights: matrix(3, 4, 30),
+            biases: Array1::from_elem(4, -10.0),
+        };
+        let top = Layer {
+            weights: matrix(4, 2, 31),
+            biases: Array1::from(random(2, 1.0, 32)),
+        };
+        let silent = Mlp::from_layers(
+            vec![hidden.clone(), top.clone()],
+            Activation::Relu,
+            Output::LinearMse,
+        )
+        .expect("a network");
+        let x = matrix(6, 3, 33);
+        for row in outputs(&silent, &x).rows() {
+            assert!(
+                (&row - &top.biases).iter().all(|d| d.abs() < 1e-12),
+                "hidden units whose weighted input is negative are zeroed by the hidden \
+                 activation before the next layer reads them"
+            );
+        }
+        let mut active = silent.clone();
+        active.layers[0].biases.fill(10.0);
+        let out = outputs(&active, &x);
+        assert!(
+            out.rows()
+                .into_iter()
+                .any(|row| (&row - &top.biases).iter().any(|d| d.abs() > 1e-6)),
+            "switched-on hidden units feed the next layer"
+        );
+    }
+}
