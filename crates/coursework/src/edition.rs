@@ -166,6 +166,8 @@ pub fn write(
                 markers::stub_out(Path::new(rel), text, &keep, &hint)?.into_bytes()
             }
             Ok(text) if rel == "README.md" => format!("{EDITION_NOTE}{text}").into_bytes(),
+            Ok(text) if rel == "Cargo.toml" => learner_manifest(text).into_bytes(),
+            Ok(text) if rel == "Cargo.lock" => learner_lock(text).into_bytes(),
             _ => bytes,
         };
         let target = out.join(rel);
@@ -195,6 +197,58 @@ pub fn write(
     Ok(written)
 }
 
+/// The learner edition's crates are versioned `<version>-learner`. Cargo
+/// names a workspace crate's build by its name, version and path inside the
+/// workspace, so two editions of one version built in one target folder
+/// (as the editions check does) would overwrite each other's builds, and
+/// each would take the other's for up to date.
+const VERSION_SUFFIX: &str = "-learner";
+
+/// The workspace's `Cargo.toml` with the learner edition's version.
+fn learner_manifest(text: &str) -> String {
+    let mut in_package = false;
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_package = line.trim() == "[workspace.package]";
+        }
+        match line.strip_prefix("version = \"") {
+            Some(rest) if in_package => {
+                let version = rest.trim_end_matches('"');
+                lines.push(format!("version = \"{version}{VERSION_SUFFIX}\""));
+            }
+            _ => lines.push(line.to_string()),
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// `Cargo.lock` with the learner edition's version for the workspace's own
+/// crates (the packages without a `source`).
+fn learner_lock(text: &str) -> String {
+    let blocks: Vec<String> = text
+        .split("\n\n")
+        .map(|block| {
+            let own = block.starts_with("[[package]]") && !block.contains("\nsource = ");
+            if !own {
+                return block.to_string();
+            }
+            block
+                .lines()
+                .map(|line| match line.strip_prefix("version = \"") {
+                    Some(rest) => {
+                        let version = rest.trim_end_matches('"');
+                        format!("version = \"{version}{VERSION_SUFFIX}\"")
+                    }
+                    None => line.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    blocks.join("\n\n")
+}
+
 const EDITION_NOTE: &str = "> **Learner edition.** The exercises are stubs (`todo!`) for you to \
 fill in: start with [COURSE.md](COURSE.md), and grade your work with \
 `cargo run -p coursework -- grade`.\n\n";
@@ -217,7 +271,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::left_out;
+    use super::{learner_lock, learner_manifest, left_out};
+
+    #[test]
+    fn the_learner_edition_versions_only_the_workspace_crates() {
+        let manifest = "[workspace]\nmembers = []\n\n[workspace.package]\nversion = \"0.1.0\"\n\n[workspace.dependencies]\nburn = { version = \"=0.21.0\" }\n";
+        let learner = learner_manifest(manifest);
+        assert!(learner.contains("[workspace.package]\nversion = \"0.1.0-learner\"\n"));
+        assert!(learner.contains("burn = { version = \"=0.21.0\" }"));
+        let lock = "version = 4\n\n[[package]]\nname = \"anyhow\"\nversion = \"1.0.100\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"cnn\"\nversion = \"0.1.0\"\ndependencies = [\n \"anyhow\",\n]\n";
+        let learner = learner_lock(lock);
+        assert!(learner.contains("name = \"cnn\"\nversion = \"0.1.0-learner\""));
+        assert!(learner.contains("name = \"anyhow\"\nversion = \"1.0.100\""));
+        assert!(
+            learner.starts_with("version = 4\n"),
+            "the lock file's own version stays"
+        );
+    }
 
     #[test]
     fn reference_material_is_left_out() {

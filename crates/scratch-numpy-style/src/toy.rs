@@ -153,9 +153,9 @@ impl ToyNetwork {
         // through vⱼ (before it moves) and the ReLU's slope.
         let error = y_hat - y;
         let lr = self.learning_rate;
-        for j in 0..3 {
-            let delta = error * self.hidden_to_output[j] * relu.derivative_from_output(h[j]);
-            self.hidden_to_output[j] -= lr * error * h[j];
+        for (j, &h) in h.iter().enumerate() {
+            let delta = error * self.hidden_to_output[j] * relu.derivative_from_output(h);
+            self.hidden_to_output[j] -= lr * error * h;
             self.input_to_hidden[j][0] -= lr * delta * x1;
             self.input_to_hidden[j][1] -= lr * delta * x2;
             self.hidden_biases[j] -= lr * delta;
