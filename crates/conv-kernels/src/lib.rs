@@ -1,6 +1,6 @@
 //! The CNN's convolutional block on the CPU, on plain slices: 3×3
 //! convolution, bias, 2×2 max-pooling (stride 2) and ReLU, with the backward
-//! pass of each piece. [`super::cnn_ops`] assembles them into Flex's
+//! pass of each piece. `mnist_train::ops` assembles them into Flex's
 //! conv-block operation; each kernel is one pass over memory, split across
 //! threads by rayon.
 //!

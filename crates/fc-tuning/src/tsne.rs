@@ -187,10 +187,8 @@ pub fn tsne_study<B: TrainBackend>(
 
     let training = config.training(options.seed);
     let train_options = TrainOptions {
-        checkpoints: None,
-        resume: false,
-        run_config: serde_json::Value::Null,
         verbose,
+        ..TrainOptions::default()
     };
     let data = TrainingData {
         train: train_set,

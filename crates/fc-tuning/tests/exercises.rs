@@ -241,12 +241,7 @@ mod train_step {
         let config = TrainingConfig::new(OptimizerConfig::sgd(0.1, 0.9, false))
             .with_epochs(4)
             .with_batch_size(32);
-        let options = TrainOptions {
-            checkpoints: None,
-            resume: false,
-            run_config: serde_json::Value::Null,
-            verbose: false,
-        };
+        let options = TrainOptions::default();
         let data = TrainingData {
             train: &train_set,
             validation: &validation,

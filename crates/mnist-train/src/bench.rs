@@ -91,12 +91,7 @@ pub fn time_steps<B: TrainBackend>(
     // (the first warms up). Validation is a single image.
     let train_set = data.take(steps * batch_size);
     let validation = data.take(1);
-    let options = TrainOptions {
-        checkpoints: None,
-        resume: false,
-        run_config: serde_json::Value::Null,
-        verbose: false,
-    };
+    let options = TrainOptions::default();
     let training_data = TrainingData {
         train: &train_set,
         validation: &validation,
@@ -485,12 +480,7 @@ pub fn epoch_seconds(
             B::seed(&device, self.training.seed);
             let model = self.model.init::<B>(&device);
             let validation = self.train_set.take(1);
-            let options = TrainOptions {
-                checkpoints: None,
-                resume: false,
-                run_config: serde_json::Value::Null,
-                verbose: false,
-            };
+            let options = TrainOptions::default();
             let data = TrainingData {
                 train: self.train_set,
                 validation: &validation,

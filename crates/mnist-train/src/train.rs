@@ -30,7 +30,9 @@ pub struct TrainingData<'a> {
     pub validation: &'a Dataset,
 }
 
-/// How a run behaves around the loop.
+/// How a run behaves around the loop. The default keeps no checkpoints,
+/// starts afresh and prints nothing (benchmarks, tests).
+#[derive(Default)]
 pub struct TrainOptions<'a> {
     /// Where checkpoints go; `None` for runs that keep nothing (benchmarks).
     pub checkpoints: Option<&'a Checkpoints>,

@@ -12,7 +12,7 @@ use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
 use super::{CnnKernels, ConvBlockGrads, burn_ops};
 use burn::tensor::{Tensor, TensorPrimitive};
-use conv_kernels::{self as cpu_kernels, Pooled};
+use conv_kernels::Pooled;
 
 /// Images per part of the input's gradient in the matrix-product
 /// block's backward pass.
@@ -25,7 +25,7 @@ const DIRECT_MAX_CHANNELS: usize = 3;
 
 #[derive(Clone, Debug)]
 pub enum State {
-    /// [`cpu_kernels::conv_block_direct`]: the input for the weight's
+    /// [`conv_kernels::conv_block_direct`]: the input for the weight's
     /// gradient.
     Direct {
         x: FlexTensor,
@@ -70,8 +70,12 @@ impl CnnKernels for Flex {
         let (rows, cols) = (height - 2, width - 2);
         let pooled_shape = [out, batch, rows / 2, cols / 2];
         if channels <= DIRECT_MAX_CHANNELS {
-            let Pooled { output, indices } =
-                cpu_kernels::conv_block_direct(x.storage(), dims, weight.storage(), bias.storage());
+            let Pooled { output, indices } = conv_kernels::conv_block_direct(
+                x.storage(),
+                dims,
+                weight.storage(),
+                bias.storage(),
+            );
             let state = State::Direct {
                 x,
                 weight,
@@ -80,7 +84,7 @@ impl CnnKernels for Flex {
             return (flex(output, pooled_shape), state);
         }
         let patches: Tensor<Flex, 2> = tensor(flex(
-            cpu_kernels::im2col_3x3(x.storage(), dims),
+            conv_kernels::im2col_3x3(x.storage(), dims),
             [channels * 9, batch * rows * cols],
         ));
         let weight = tensor::<4>(weight).reshape([out, channels * 9]);
@@ -91,7 +95,7 @@ impl CnnKernels for Flex {
             .tensor()
             .to_contiguous();
         let Pooled { output, indices } =
-            cpu_kernels::pool_bias_relu(conv.storage(), [out, batch, rows, cols], bias.storage());
+            conv_kernels::pool_bias_relu(conv.storage(), [out, batch, rows, cols], bias.storage());
         let state = State::Matmul {
             x_shape,
             weight,
@@ -109,7 +113,7 @@ impl CnnKernels for Flex {
         }
         let x = x.to_contiguous();
         let mut dims = x.shape().to_vec();
-        let values = cpu_kernels::swap_leading_dims(x.storage(), [dims[0], dims[1]]);
+        let values = conv_kernels::swap_leading_dims(x.storage(), [dims[0], dims[1]]);
         dims.swap(0, 1);
         flex(values, dims)
     }
@@ -126,7 +130,7 @@ impl CnnKernels for Flex {
                 let x_shape = x.shape();
                 let weight_shape = weight.shape();
                 let out = weight_shape.dims::<4>()[0];
-                let (x_grad, weight_grad, bias_grad) = cpu_kernels::conv_block_direct_backward(
+                let (x_grad, weight_grad, bias_grad) = conv_kernels::conv_block_direct_backward(
                     x.storage(),
                     x_shape.dims(),
                     weight.storage(),
@@ -150,7 +154,7 @@ impl CnnKernels for Flex {
                 let [out, patch] = weight.dims();
                 let (rows, cols) = (height - 2, width - 2);
                 let (conv_grad, bias_grad) =
-                    cpu_kernels::pool_backward(grad.storage(), &indices, [out, batch, rows, cols]);
+                    conv_kernels::pool_backward(grad.storage(), &indices, [out, batch, rows, cols]);
                 let conv_grad: Tensor<Flex, 2> =
                     tensor(flex(conv_grad, [out, batch * rows * cols]));
                 // The patches' gradient, weightᵀ × conv_grad, a few
@@ -170,7 +174,7 @@ impl CnnKernels for Flex {
                             .into_primitive()
                             .tensor()
                             .to_contiguous();
-                        cpu_kernels::im2col_3x3_backward_add(
+                        conv_kernels::im2col_3x3_backward_add(
                             patches_grad.storage(),
                             x_shape.dims(),
                             images,

@@ -40,12 +40,7 @@ pub fn separable(n: usize, seed: u64) -> Dataset {
 }
 
 pub fn no_checkpoints() -> TrainOptions<'static> {
-    TrainOptions {
-        checkpoints: None,
-        resume: false,
-        run_config: serde_json::Value::Null,
-        verbose: false,
-    }
+    TrainOptions::default()
 }
 
 /// Trains a small MLP on the separable problem; returns (first epoch's
