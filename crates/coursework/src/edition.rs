@@ -204,23 +204,25 @@ pub fn write(
 /// each would take the other's for up to date.
 const VERSION_SUFFIX: &str = "-learner";
 
+/// `line` with the learner edition's version, if it is a `version = "…"` line.
+fn learner_version(line: &str) -> Option<String> {
+    let version = line.strip_prefix("version = \"")?.strip_suffix('"')?;
+    Some(format!("version = \"{version}{VERSION_SUFFIX}\""))
+}
+
 /// The workspace's `Cargo.toml` with the learner edition's version.
 fn learner_manifest(text: &str) -> String {
     let mut in_package = false;
-    let mut lines: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len() + VERSION_SUFFIX.len());
     for line in text.lines() {
         if line.starts_with('[') {
             in_package = line.trim() == "[workspace.package]";
         }
-        match line.strip_prefix("version = \"") {
-            Some(rest) if in_package => {
-                let version = rest.trim_end_matches('"');
-                lines.push(format!("version = \"{version}{VERSION_SUFFIX}\""));
-            }
-            _ => lines.push(line.to_string()),
-        }
+        let learner = in_package.then(|| learner_version(line)).flatten();
+        out.push_str(learner.as_deref().unwrap_or(line));
+        out.push('\n');
     }
-    lines.join("\n") + "\n"
+    out
 }
 
 /// `Cargo.lock` with the learner edition's version for the workspace's own
@@ -235,13 +237,7 @@ fn learner_lock(text: &str) -> String {
             }
             block
                 .lines()
-                .map(|line| match line.strip_prefix("version = \"") {
-                    Some(rest) => {
-                        let version = rest.trim_end_matches('"');
-                        format!("version = \"{version}{VERSION_SUFFIX}\"")
-                    }
-                    None => line.to_string(),
-                })
+                .map(|line| learner_version(line).unwrap_or_else(|| line.to_string()))
                 .collect::<Vec<_>>()
                 .join("\n")
         })

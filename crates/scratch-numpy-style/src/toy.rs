@@ -118,17 +118,31 @@ impl Default for ToyNetwork {
 }
 
 impl ToyNetwork {
-    /// ŷ at (x₁, x₂): the hidden layer (with ReLU), then the linear output.
+    /// ŷ at (x₁, x₂).
     pub fn predict(&self, x1: f64, x2: f64) -> f64 {
+        self.output(self.hidden(x1, x2))
+    }
+
+    /// The hidden layer's activations hⱼ = relu(w_j1 x₁ + w_j2 x₂ + bⱼ).
+    pub fn hidden(&self, x1: f64, x2: f64) -> [f64; 3] {
         // BEGIN EXERCISE p1.toy-predict uses x1, x2
         let relu = Activation::Relu;
-        let mut y = self.output_bias;
-        for j in 0..3 {
+        std::array::from_fn(|j| {
             let [w1, w2] = self.input_to_hidden[j];
-            let z = w1 * x1 + w2 * x2 + self.hidden_biases[j];
-            y += self.hidden_to_output[j] * relu.apply(z);
-        }
-        y
+            relu.apply(w1 * x1 + w2 * x2 + self.hidden_biases[j])
+        })
+        // END EXERCISE
+    }
+
+    /// The linear output ŷ = Σⱼ vⱼ hⱼ + c from the hidden activations.
+    pub fn output(&self, hidden: [f64; 3]) -> f64 {
+        // BEGIN EXERCISE p1.toy-predict uses hidden
+        let weighted: f64 = hidden
+            .iter()
+            .zip(&self.hidden_to_output)
+            .map(|(h, v)| h * v)
+            .sum();
+        weighted + self.output_bias
         // END EXERCISE
     }
 
@@ -137,24 +151,15 @@ impl ToyNetwork {
     /// loss ½(ŷ − y)² before the step.
     pub fn train(&mut self, x1: f64, x2: f64, y: f64) -> f64 {
         // BEGIN EXERCISE p1.toy-train uses x1, x2, y
-        let relu = Activation::Relu;
         // Forward, keeping the hidden activations for the backward pass.
-        let mut h = [0.0; 3];
-        for (j, h) in h.iter_mut().enumerate() {
-            let [w1, w2] = self.input_to_hidden[j];
-            *h = relu.apply(w1 * x1 + w2 * x2 + self.hidden_biases[j]);
-        }
-        let y_hat = self.output_bias
-            + h.iter()
-                .zip(&self.hidden_to_output)
-                .map(|(h, v)| h * v)
-                .sum::<f64>();
+        let h = self.hidden(x1, x2);
+        let error = self.output(h) - y;
         // Backward: the error at the output, then at each hidden unit
         // through vⱼ (before it moves) and the ReLU's slope.
-        let error = y_hat - y;
         let lr = self.learning_rate;
         for (j, &h) in h.iter().enumerate() {
-            let delta = error * self.hidden_to_output[j] * relu.derivative_from_output(h);
+            let slope = Activation::Relu.derivative_from_output(h);
+            let delta = error * self.hidden_to_output[j] * slope;
             self.hidden_to_output[j] -= lr * error * h;
             self.input_to_hidden[j][0] -= lr * delta * x1;
             self.input_to_hidden[j][1] -= lr * delta * x2;

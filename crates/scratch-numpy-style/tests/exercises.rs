@@ -342,20 +342,25 @@ mod he_init {
     }
 }
 
+/// A toy network with the 13 parameters `p`, in the order W¹ by rows, b¹,
+/// v, c, and the course's learning rate.
+fn toy_network(p: &[f64]) -> scratch_numpy_style::toy::ToyNetwork {
+    scratch_numpy_style::toy::ToyNetwork {
+        input_to_hidden: [[p[0], p[1]], [p[2], p[3]], [p[4], p[5]]],
+        hidden_biases: [p[6], p[7], p[8]],
+        hidden_to_output: [p[9], p[10], p[11]],
+        output_bias: p[12],
+        ..Default::default()
+    }
+}
+
 mod toy_predict {
     use super::*;
     use scratch_numpy_style::toy::ToyNetwork;
 
-    /// A toy network with random weights in [−1, 1).
+    /// A toy network with random parameters in [−1, 1).
     fn random_network(seed: u64) -> ToyNetwork {
-        let w = random(12, 1.0, seed);
-        ToyNetwork {
-            input_to_hidden: [[w[0], w[1]], [w[2], w[3]], [w[4], w[5]]],
-            hidden_biases: [w[6], w[7], w[8]],
-            hidden_to_output: [w[9], w[10], w[11]],
-            output_bias: w[0] + w[11],
-            ..ToyNetwork::default()
-        }
+        toy_network(&random(13, 1.0, seed))
     }
 
     #[test]
@@ -443,11 +448,8 @@ mod toy_train {
 
     fn with_parameters(net: &ToyNetwork, p: &[f64]) -> ToyNetwork {
         ToyNetwork {
-            input_to_hidden: [[p[0], p[1]], [p[2], p[3]], [p[4], p[5]]],
-            hidden_biases: [p[6], p[7], p[8]],
-            hidden_to_output: [p[9], p[10], p[11]],
-            output_bias: p[12],
             learning_rate: net.learning_rate,
+            ..toy_network(p)
         }
     }
 
@@ -472,13 +474,10 @@ mod toy_train {
     fn steps_against_the_numeric_gradient() {
         for seed in 0..20 {
             let p = random(13, 1.0, 300 + seed);
-            let start = with_parameters(
-                &ToyNetwork {
-                    learning_rate: 0.01,
-                    ..ToyNetwork::default()
-                },
-                &p,
-            );
+            let start = ToyNetwork {
+                learning_rate: 0.01,
+                ..toy_network(&p)
+            };
             let x = random(3, 2.0, 400 + seed);
             let (x1, x2, y) = (x[0], x[1], 4.0 * x[2]);
             // Keep away from ReLU's kink, where the slope is not defined.
