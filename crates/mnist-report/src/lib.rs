@@ -45,6 +45,7 @@
 pub mod cli;
 pub mod confusion;
 pub mod error;
+pub mod lock;
 pub mod metrics;
 pub mod paths;
 pub mod plot;

@@ -8,10 +8,17 @@ use serde::Serialize;
 
 use crate::confusion::ConfusionMatrix;
 use crate::error::{ReportError, Result};
+use crate::lock::{lock, remove_stale_temporaries};
 use crate::metrics::{EpochMetrics, RunStatus, TestMetrics, heads, median, write_metrics_csv};
 use crate::plot::{self, GalleryItem};
 use crate::provenance::Provenance;
 use crate::results::{ResultRow, ResultsTable, is_standard};
+
+/// The lock every run takes to update `results.csv` and `results.md`.
+pub const RESULTS_LOCK: &str = ".results.lock";
+
+/// Temporary files older than this are a killed writer's.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How many misclassified images `write_run` draws at most.
 pub const MISCLASSIFIED_SHOWN: usize = 50;
@@ -121,7 +128,7 @@ impl PartReport {
         // Read the table first: a malformed results.csv stops the run's
         // report before anything is written.
         let csv = self.results_csv();
-        let mut table = ResultsTable::read_or_empty(&csv)?;
+        ResultsTable::read_or_empty(&csv)?;
         let dir = self.run_dir(&summary.run);
 
         write_metrics_csv(&dir.join("metrics.csv"), epochs)?;
@@ -169,7 +176,12 @@ impl PartReport {
             plot::gallery(&dir.join("misclassified.png"), shown, 10, &title)?;
         }
 
+        // Runs writing to one folder at once each re-read the table under its
+        // lock, so no run's row replaces another's.
         let (row, order) = result_row(summary, epochs, test, provenance);
+        let _lock = lock(&self.root.join(RESULTS_LOCK))?;
+        remove_stale_temporaries(&self.root, STALE_AFTER);
+        let mut table = ResultsTable::read_or_empty(&csv)?;
         table.upsert(row, &order);
         table.write(&csv)?;
         table.write_markdown(&self.root, &self.results_md())?;

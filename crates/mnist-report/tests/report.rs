@@ -499,3 +499,69 @@ fn tested_epoch_picks_the_validation_accuracy_of_the_model_tested() {
     let md = std::fs::read_to_string(report.results_md()).unwrap();
     assert!(md.contains("| Tested epoch |"), "{md}");
 }
+
+#[test]
+fn runs_reporting_at_once_keep_every_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("part");
+    let epochs = one_head_epochs();
+    let runs = 8;
+    std::thread::scope(|scope| {
+        for i in 0..runs {
+            let (root, epochs) = (&root, &epochs);
+            scope.spawn(move || {
+                PartReport::new(root)
+                    .write_run(
+                        &summary(&format!("run-{i}"), 0.1),
+                        epochs,
+                        Some(&test_metrics(0.9)),
+                        &[],
+                        &[],
+                        &provenance(1.0),
+                    )
+                    .unwrap();
+            });
+        }
+    });
+    let rows = PartReport::new(&root).results().unwrap();
+    let mut names: Vec<&str> = rows.iter().map(|r| r.run.as_str()).collect();
+    names.sort_unstable();
+    let expected: Vec<String> = (0..runs).map(|i| format!("run-{i}")).collect();
+    assert_eq!(names, expected, "every run's row is in results.csv");
+    let leftovers: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn a_killed_writers_temporary_files_are_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("part");
+    std::fs::create_dir_all(&root).unwrap();
+    let stale = root.join(".tmp-killed");
+    std::fs::write(&stale, b"half a table").unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    let fresh = root.join(".tmp-live");
+    std::fs::write(&fresh, b"a writer at work").unwrap();
+    PartReport::new(&root)
+        .write_run(
+            &summary("run", 0.1),
+            &one_head_epochs(),
+            None,
+            &[],
+            &[],
+            &provenance(1.0),
+        )
+        .unwrap();
+    assert!(!stale.exists(), "a killed writer's temporary file stays");
+    assert!(fresh.exists(), "a live writer's temporary file was removed");
+}
