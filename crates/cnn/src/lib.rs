@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
 use mnist_train::cli::Part;
 use mnist_train::models::{CnnConfig, ConvMethod, ModelConfig};
-use mnist_train::run::{RunSpec, Tested};
+use mnist_train::run::{RunSpec, Start, Tested};
 use mnist_train::{OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
@@ -62,12 +62,12 @@ pub fn spec(
     run: String,
     conv: ConvMethod,
     training: TrainingConfig,
-    resume: bool,
+    start: Start,
 ) -> RunSpec {
     // As the course does: the model after the last epoch is tested.
     let model = ModelConfig::Cnn(cnn_config().with_conv(conv));
     RunSpec {
-        resume,
+        start,
         ..RunSpec::new(part_dir, run, model, training, Tested::Last)
     }
 }

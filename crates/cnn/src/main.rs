@@ -130,7 +130,7 @@ fn train_cnn(
     let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
     let conv = conv.map_or(args.backend.fastest_conv(), Conv::method);
     let part_dir = args.part.reports_dir(cnn::PART);
-    let spec = cnn::spec(part_dir, name, conv, training, args.resume);
+    let spec = cnn::spec(part_dir, name, conv, training, args.start());
 
     let outcome = run(&spec, &data, args.backend)?;
 

@@ -10,7 +10,7 @@ use mnist_data::{Dataset, Mnist};
 use mnist_report::{PartReport, ResultRow, RunStatus};
 use mnist_train::BackendKind;
 use mnist_train::checkpoint::CheckpointError;
-use mnist_train::run::{RunError, RunOutcome, RunSpec, Splits, Tested, run};
+use mnist_train::run::{RunError, RunOutcome, RunSpec, Splits, Start, Tested, run};
 use mnist_train::train::TrainError;
 
 use crate::studies::{FcConfig, Protocol};
@@ -107,13 +107,13 @@ pub fn effective(config: &FcConfig, options: &SweepOptions) -> FcConfig {
 }
 
 /// The run's spec in the training core's terms.
-pub fn spec(config: &FcConfig, options: &SweepOptions, resume: bool) -> RunSpec {
+pub fn spec(config: &FcConfig, options: &SweepOptions, start: Start) -> RunSpec {
     RunSpec {
         part_dir: options.part_dir.clone(),
         run: config.name.clone(),
         model: config.model(),
         training: config.training(options.seed),
-        resume,
+        start,
         verbose: options.verbose,
         extra: config.extra_columns(),
         tested: match config.protocol {
@@ -246,14 +246,23 @@ fn run_one(
     options: &SweepOptions,
     backend: BackendKind,
 ) -> Result<RunOutcome, RunError> {
-    let attempt = |resume: bool| {
-        let spec = spec(config, options, resume);
+    // A run completed with other settings is replaced: the sweep's table
+    // is of the settings it sweeps now.
+    let attempt = |start: Start| {
+        let spec = spec(config, options, start);
         match config.protocol {
             Protocol::Course => run(&spec, &data.course, backend),
             Protocol::TestEachEpoch => run(&spec, &data.tested_each_epoch, backend),
         }
     };
-    match attempt(true) {
+    let saved = spec(config, options, Start::Resume)
+        .checkpoints()
+        .has_last();
+    match attempt(if saved {
+        Start::Resume
+    } else {
+        Start::Overwrite
+    }) {
         Err(RunError::Train(TrainError::Checkpoint(
             CheckpointError::OtherConfiguration { .. } | CheckpointError::Incompatible { .. },
         ))) => {
@@ -263,7 +272,7 @@ fn run_one(
                     config.name
                 );
             }
-            attempt(false)
+            attempt(Start::Overwrite)
         }
         other => other,
     }

@@ -8,18 +8,25 @@
 //!   the last finished epoch, and the run's history, for `--resume`.
 //!
 //! Every file is written to a temporary file and renamed. `last.json` is
-//! written after the files it names, so it always points at a complete pair.
+//! written after the files it names, so it always points at a complete pair,
+//! and records their SHA-256: `--resume` refuses a damaged or replaced file,
+//! a name outside the folder, or a history that does not add up.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::nn::LinearRecord;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
 use mnist_data::files::write_bytes_atomically;
+use mnist_data::mnist::sha256_hex;
 use mnist_report::EpochMetrics;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::TrainBackend;
+use crate::models::cnn::CnnRecord;
+use crate::models::mlp::MlpRecord;
 use crate::models::{Model, ModelConfig};
 use crate::optimizer::ModelOptimizer;
 
@@ -41,6 +48,8 @@ pub enum CheckpointError {
          delete it or run without --resume"
     )]
     OtherConfiguration { dir: PathBuf },
+    #[error("--resume: {dir} has no checkpoint to resume (no last.json); run without --resume")]
+    NothingToResume { dir: PathBuf },
 }
 
 /// Where a run has got to: saved with the last checkpoint.
@@ -60,6 +69,8 @@ struct LastCheckpoint {
     /// The run's full configuration, to refuse resuming another run.
     config: serde_json::Value,
     state: TrainState,
+    /// SHA-256 of each file the checkpoint reads, by file name.
+    sha256: BTreeMap<String, String>,
 }
 
 /// The checkpoint folder of one run.
@@ -74,7 +85,7 @@ impl Checkpoints {
     }
 
     pub fn best_path(&self) -> PathBuf {
-        self.dir.join("best.mpk")
+        self.dir.join(BEST_FILE)
     }
 
     /// `model.mpk`: the model the run tested, which prediction loads.
@@ -84,6 +95,11 @@ impl Checkpoints {
 
     fn last_path(&self) -> PathBuf {
         self.dir.join("last.json")
+    }
+
+    /// Whether there is a last checkpoint to resume.
+    pub fn has_last(&self) -> bool {
+        self.last_path().is_file()
     }
 
     /// `model.json`: how to rebuild the model the weights belong to.
@@ -114,16 +130,25 @@ impl Checkpoints {
         let epoch = state.epochs_done;
         let model_file = format!("last-e{epoch}-model.mpk");
         let optimizer_file = format!("last-e{epoch}-optimizer.mpk");
-        save_model(model, &self.dir.join(&model_file))?;
+        let mut sha256 = BTreeMap::new();
+        let model_bytes = model_bytes(model, &self.dir.join(&model_file))?;
+        write(&self.dir.join(&model_file), &model_bytes)?;
+        sha256.insert(model_file.clone(), sha256_hex(&model_bytes));
         let bytes = optimizer
             .to_bytes()
             .map_err(|e| io(&self.dir.join(&optimizer_file), e))?;
         write(&self.dir.join(&optimizer_file), &bytes)?;
+        sha256.insert(optimizer_file.clone(), sha256_hex(&bytes));
+        if state.best_epoch.is_some() {
+            let best = read(&self.best_path())?;
+            sha256.insert(BEST_FILE.to_string(), sha256_hex(&best));
+        }
         let last = LastCheckpoint {
             model: model_file,
             optimizer: optimizer_file,
             config: config.clone(),
             state: state.clone(),
+            sha256,
         };
         let json = serde_json::to_vec_pretty(&last).map_err(|e| io(&self.last_path(), e))?;
         write(&self.last_path(), &json)?;
@@ -139,19 +164,25 @@ impl Checkpoints {
         Ok(())
     }
 
-    /// Loads the last checkpoint into `model` and `optimizer`, if there is one.
+    /// Loads the last checkpoint into `model` and `optimizer`; `epochs` is
+    /// the run's length. The best model so far, if any, is `best.mpk`,
+    /// checked by [`Checkpoints::load_best`].
     #[allow(clippy::type_complexity)]
     pub fn load_last<B: TrainBackend>(
         &self,
         model: Model<B>,
         optimizer: ModelOptimizer<B>,
         config: &serde_json::Value,
+        epochs: usize,
         device: &B::Device,
-    ) -> Result<Option<(Model<B>, ModelOptimizer<B>, TrainState)>, CheckpointError> {
+    ) -> Result<(Model<B>, ModelOptimizer<B>, TrainState), CheckpointError> {
         let path = self.last_path();
-        let Ok(json) = std::fs::read(&path) else {
-            return Ok(None);
-        };
+        if !path.is_file() {
+            return Err(CheckpointError::NothingToResume {
+                dir: self.dir.clone(),
+            });
+        }
+        let json = read(&path)?;
         let last: LastCheckpoint =
             serde_json::from_slice(&json).map_err(|e| incompatible(&path, e))?;
         if &last.config != config {
@@ -159,13 +190,92 @@ impl Checkpoints {
                 dir: self.dir.clone(),
             });
         }
-        let model = load_model(model, &self.dir.join(&last.model), device)?;
+        last.check(&path, epochs)?;
+        let model_path = self.dir.join(&last.model);
+        let model = load_model_bytes(
+            model,
+            &model_path,
+            last.verified(&self.dir, &last.model)?,
+            device,
+        )?;
         let optimizer_path = self.dir.join(&last.optimizer);
-        let bytes = std::fs::read(&optimizer_path).map_err(|e| io(&optimizer_path, e))?;
         let optimizer = optimizer
-            .load_bytes(bytes, device)
+            .load_bytes(last.verified(&self.dir, &last.optimizer)?, device)
             .map_err(|e| incompatible(&optimizer_path, e))?;
-        Ok(Some((model, optimizer, last.state)))
+        if last.state.best_epoch.is_some() {
+            last.verified(&self.dir, BEST_FILE)?;
+        }
+        Ok((model, optimizer, last.state))
+    }
+}
+
+/// The best model's file, beside the last checkpoint.
+const BEST_FILE: &str = "best.mpk";
+
+impl LastCheckpoint {
+    /// The names are the ones `save_last` gives (so nothing outside the
+    /// folder is read) and the state adds up.
+    fn check(&self, path: &Path, epochs: usize) -> Result<(), CheckpointError> {
+        let state = &self.state;
+        let done = state.epochs_done;
+        let bad = |message: String| {
+            Err(CheckpointError::Incompatible {
+                path: path.to_path_buf(),
+                message,
+            })
+        };
+        if done == 0 || done > epochs {
+            return bad(format!("{done} epochs done, of a run of {epochs}"));
+        }
+        if state.history.len() != done {
+            return bad(format!(
+                "{done} epochs done, but a history of {}",
+                state.history.len()
+            ));
+        }
+        if state
+            .history
+            .iter()
+            .enumerate()
+            .any(|(i, e)| e.epoch != i + 1)
+        {
+            return bad("its history's epochs are not 1, 2, 3, …".into());
+        }
+        if state
+            .best_epoch
+            .is_some_and(|best| best == 0 || best > done)
+        {
+            return bad(format!("best epoch {:?} of {done}", state.best_epoch));
+        }
+        let expected = [
+            (&self.model, format!("last-e{done}-model.mpk")),
+            (&self.optimizer, format!("last-e{done}-optimizer.mpk")),
+        ];
+        for (name, expected) in expected {
+            if *name != expected {
+                return bad(format!(
+                    "it names {name:?} where epoch {done}'s file is {expected:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of `name` in `dir`, if their SHA-256 is the one recorded.
+    fn verified(&self, dir: &Path, name: &str) -> Result<Vec<u8>, CheckpointError> {
+        let path = dir.join(name);
+        let bytes = read(&path)?;
+        match self.sha256.get(name) {
+            Some(sum) if *sum == sha256_hex(&bytes) => Ok(bytes),
+            Some(_) => Err(CheckpointError::Incompatible {
+                path,
+                message: "its SHA-256 is not the one last.json records: the file is damaged or was replaced".into(),
+            }),
+            None => Err(CheckpointError::Incompatible {
+                path,
+                message: "last.json records no SHA-256 for it".into(),
+            }),
+        }
     }
 }
 
@@ -184,10 +294,64 @@ pub fn load_model<B: Backend>(
     path: &Path,
     device: &B::Device,
 ) -> Result<Model<B>, CheckpointError> {
+    load_model_bytes(model, path, read(path)?, device)
+}
+
+/// [`load_model`] of bytes already read from `path`. The layers' number
+/// and shapes are compared before loading: a record of another
+/// architecture decodes (the field names are the same) but cannot load.
+fn load_model_bytes<B: Backend>(
+    model: Model<B>,
+    path: &Path,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<Model<B>, CheckpointError> {
     Ok(match model {
-        Model::Mlp(mlp) => Model::Mlp(load_module(mlp, path, device)?),
-        Model::Cnn(cnn) => Model::Cnn(load_module(cnn, path, device)?),
+        Model::Mlp(mlp) => {
+            let record: MlpRecord<B> = decode(path, bytes, device)?;
+            let expected = mlp.clone().into_record();
+            same_layers(
+                path,
+                [&expected.hidden, &expected.heads],
+                [&record.hidden, &record.heads],
+            )?;
+            Model::Mlp(load_record(mlp, record, path)?)
+        }
+        Model::Cnn(cnn) => {
+            let record: CnnRecord<B> = decode(path, bytes, device)?;
+            let expected = cnn.clone().into_record();
+            same_layers(
+                path,
+                [std::slice::from_ref(&expected.hidden), &expected.heads],
+                [std::slice::from_ref(&record.hidden), &record.heads],
+            )?;
+            Model::Cnn(load_record(cnn, record, path)?)
+        }
     })
+}
+
+/// The linear layers' weight shapes match, layer for layer.
+fn same_layers<B: Backend, const N: usize>(
+    path: &Path,
+    expected: [&[LinearRecord<B>]; N],
+    found: [&[LinearRecord<B>]; N],
+) -> Result<(), CheckpointError> {
+    let shapes = |groups: [&[LinearRecord<B>]; N]| -> Vec<Vec<[usize; 2]>> {
+        groups
+            .iter()
+            .map(|layers| layers.iter().map(|l| l.weight.val().dims()).collect())
+            .collect()
+    };
+    let (expected, found) = (shapes(expected), shapes(found));
+    if expected != found {
+        return Err(CheckpointError::Incompatible {
+            path: path.to_path_buf(),
+            message: format!(
+                "its linear layers are {found:?}, model.json's are {expected:?} ([inputs, outputs])"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Saves a module's parameters to `path` (Burn's named MessagePack format).
@@ -195,10 +359,26 @@ pub fn save_module<B: Backend, M: Module<B>>(
     model: &M,
     path: &Path,
 ) -> Result<(), CheckpointError> {
-    let bytes = ByteRecorder::default()
+    write(path, &module_bytes(model, path)?)
+}
+
+/// A module's parameters as [`save_module`] writes them (`path` names the
+/// file in errors).
+fn module_bytes<B: Backend, M: Module<B>>(
+    model: &M,
+    path: &Path,
+) -> Result<Vec<u8>, CheckpointError> {
+    ByteRecorder::default()
         .record(model.clone().into_record(), ())
-        .map_err(|e| io(path, e))?;
-    write(path, &bytes)
+        .map_err(|e| io(path, e))
+}
+
+/// A model's parameters as [`save_model`] writes them.
+fn model_bytes<B: Backend>(model: &Model<B>, path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    match model {
+        Model::Mlp(mlp) => module_bytes(mlp, path),
+        Model::Cnn(cnn) => module_bytes(cnn, path),
+    }
 }
 
 /// Loads parameters saved by [`save_module`] into `model`.
@@ -207,12 +387,26 @@ pub fn load_module<B: Backend, M: Module<B>>(
     path: &Path,
     device: &B::Device,
 ) -> Result<M, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-    let record = ByteRecorder::default()
+    let record = decode(path, read(path)?, device)?;
+    load_record(model, record, path)
+}
+
+fn decode<B: Backend, R: Record<B>>(
+    path: &Path,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<R, CheckpointError> {
+    ByteRecorder::default()
         .load(bytes, device)
-        .map_err(|e| incompatible(path, e))?;
-    // A record of another architecture can decode (same field names) with
-    // other shapes; the parameter count tells.
+        .map_err(|e| incompatible(path, e))
+}
+
+fn load_record<B: Backend, M: Module<B>>(
+    model: M,
+    record: M::Record,
+    path: &Path,
+) -> Result<M, CheckpointError> {
+    // Shapes can differ where the parameter count tells.
     let expected = model.num_params();
     let loaded = model.load_record(record);
     if loaded.num_params() != expected {
@@ -232,6 +426,10 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    std::fs::read(path).map_err(|e| io(path, e))
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> CheckpointError {

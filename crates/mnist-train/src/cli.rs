@@ -13,6 +13,7 @@ use mnist_report::cli::PartArgs;
 use crate::backend::BackendKind;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::inference::{NoModel, model_dir};
+use crate::run::Start;
 
 /// What the shared options need to know of the part they serve.
 pub trait Part: Clone + Debug + Send + Sync + 'static {
@@ -71,9 +72,23 @@ pub struct TrainArgs {
     /// Continue from the run's last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Replace a completed run of this name (its model, report and row in
+    /// results.csv).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
 }
 
 impl TrainArgs {
+    /// How the run treats an earlier run of its name: `--resume`,
+    /// `--overwrite`, or neither.
+    pub fn start(&self) -> Start {
+        match (self.resume, self.overwrite) {
+            (true, _) => Start::Resume,
+            (false, true) => Start::Overwrite,
+            (false, false) => Start::Fresh,
+        }
+    }
+
     /// The part's defaults, overridden by whatever was given on the command line.
     pub fn training_config(&self, defaults: TrainingConfig) -> TrainingConfig {
         let optimizer = match defaults.optimizer {

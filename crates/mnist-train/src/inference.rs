@@ -146,6 +146,12 @@ impl<B: CnnOps> TrainedModel<B> {
                 path: config_path.clone(),
                 message: e.to_string(),
             })?;
+        config
+            .validate()
+            .map_err(|message| CheckpointError::Incompatible {
+                path: config_path.clone(),
+                message,
+            })?;
         let model = load_model(config.init(device), &checkpoints.join(MODEL_FILE), device)?;
         Ok(Self { config, model })
     }

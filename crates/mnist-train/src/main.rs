@@ -109,7 +109,7 @@ fn train(model: ModelConfig, run_name: String, args: TrainArgs) -> anyhow::Resul
     let part_dir = (args.part.reports.clone()).unwrap_or_else(|| smoke_reports_dir("mnist-train"));
     let model = model.with_conv(args.backend.fastest_conv());
     let spec = RunSpec {
-        resume: args.resume,
+        start: args.start(),
         ..RunSpec::new(
             part_dir,
             run_name,

@@ -5,9 +5,10 @@
 //! `--backend` names.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mnist_data::{Dataset, course_split};
+use mnist_report::lock::{remove_stale_temporaries, try_lock};
 use mnist_report::{
     ConfusionMatrix, EpochMetrics, GalleryItem, PartReport, Provenance, ReportError, RunStatus,
     RunSummary, TestMetrics,
@@ -69,7 +70,7 @@ pub struct RunSpec {
     pub run: String,
     pub model: ModelConfig,
     pub training: TrainingConfig,
-    pub resume: bool,
+    pub start: Start,
     /// Progress bar and epoch lines.
     pub verbose: bool,
     /// Extra columns for the part's `results.csv`.
@@ -77,6 +78,21 @@ pub struct RunSpec {
     /// Which epoch's model the test set measures.
     pub tested: Tested,
 }
+
+/// How a run treats what an earlier run of the same name left.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Start {
+    /// A new run: refuses to replace a completed one.
+    #[default]
+    Fresh,
+    /// A new run replacing whatever run of this name there is (`--overwrite`).
+    Overwrite,
+    /// Continues from the run's last checkpoint, which must exist (`--resume`).
+    Resume,
+}
+
+/// The lock a run holds on its folder while it runs.
+pub const RUN_LOCK: &str = ".run.lock";
 
 /// Which epoch's model a run tests. That model is saved as the checkpoint
 /// folder's `model.mpk`, which prediction loads.
@@ -107,7 +123,7 @@ impl RunSpec {
             run,
             model,
             training,
-            resume: false,
+            start: Start::Fresh,
             verbose: true,
             extra: Vec::new(),
             tested,
@@ -152,6 +168,15 @@ pub enum RunError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Backend(#[from] BackendUnavailable),
+    #[error("{0}: another run of this name is running (it holds {RUN_LOCK})")]
+    Busy(PathBuf),
+    #[error(
+        "{dir} holds the completed run `{run}`: pass --overwrite to replace its model and \
+         report, or --run NAME for a new run"
+    )]
+    Completed { run: String, dir: PathBuf },
+    #[error("{0}")]
+    Model(String),
 }
 
 /// Runs `spec` on `backend`: the plan, the training loop's epochs, the test
@@ -174,6 +199,8 @@ pub fn run_with<B: TrainBackend>(
     device: &B::Device,
     backend: BackendKind,
 ) -> Result<RunOutcome, RunError> {
+    spec.model.validate().map_err(RunError::Model)?;
+    let _lock = claim_run_folder(spec)?;
     if spec.verbose {
         print_plan(spec, data, backend);
     }
@@ -186,7 +213,7 @@ pub fn run_with<B: TrainBackend>(
     let checkpoints = spec.checkpoints();
     let options = TrainOptions {
         checkpoints: Some(&checkpoints),
-        resume: spec.resume,
+        resume: spec.start == Start::Resume,
         run_config: spec.config_json(),
         verbose: spec.verbose,
     };
@@ -265,6 +292,25 @@ pub fn run_with<B: TrainBackend>(
         report_dir,
         wall_seconds,
     })
+}
+
+/// Locks the run's folder for this process, removes what killed runs left
+/// there, and refuses to replace a completed run unless told to.
+fn claim_run_folder(spec: &RunSpec) -> Result<mnist_report::lock::Lock, RunError> {
+    let dir = spec.dir();
+    let lock = try_lock(&dir.join(RUN_LOCK))?.ok_or_else(|| RunError::Busy(dir.clone()))?;
+    let completed = PartReport::new(&spec.part_dir).is_completed(&spec.run)?
+        || spec.checkpoints().model_path().exists();
+    if completed && spec.start == Start::Fresh {
+        return Err(RunError::Completed {
+            run: spec.run.clone(),
+            dir,
+        });
+    }
+    for folder in [&dir, &spec.checkpoints().dir] {
+        remove_stale_temporaries(folder, Duration::ZERO);
+    }
+    Ok(lock)
 }
 
 /// What is about to be trained, on what, and where the report goes.

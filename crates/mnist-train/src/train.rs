@@ -89,24 +89,22 @@ pub fn train<B: TrainBackend>(
     let mut state = TrainState::default();
     let mut best = None;
     if let (true, Some(checkpoints)) = (options.resume, options.checkpoints) {
-        let saved = checkpoints.load_last(
+        (model, optimizer, state) = checkpoints.load_last(
             model.clone(),
             optimizer.clone(),
             &options.run_config,
+            config.epochs,
             device,
         )?;
-        if let Some((saved_model, saved_optimizer, saved_state)) = saved {
-            (model, optimizer, state) = (saved_model, saved_optimizer, saved_state);
-            if state.best_epoch.is_some() {
-                best = Some(load_model(model.valid(), &checkpoints.best_path(), device)?);
-            }
-            if options.verbose {
-                println!(
-                    "Resuming after epoch {} from {}",
-                    state.epochs_done,
-                    checkpoints.dir.display()
-                );
-            }
+        if state.best_epoch.is_some() {
+            best = Some(load_model(model.valid(), &checkpoints.best_path(), device)?);
+        }
+        if options.verbose {
+            println!(
+                "Resuming after epoch {} from {}",
+                state.epochs_done,
+                checkpoints.dir.display()
+            );
         }
     }
 

@@ -9,7 +9,7 @@ use image::GrayImage;
 use mnist_train::evaluate::evaluate;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
 use mnist_train::models::{MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Tested, confusion_matrices, run_with};
+use mnist_train::run::{RunSpec, Splits, Start, Tested, confusion_matrices, run_with};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 type Inner = burn::backend::Flex;
@@ -23,7 +23,7 @@ fn trained_mlp(dir: &Path) -> TrainedModel<Inner> {
         run: "mlp".into(),
         model: ModelConfig::Mlp(MlpConfig::new(vec![128])),
         training: TrainingConfig::new(OptimizerConfig::sgd(0.1, 0.0, false)).with_epochs(2),
-        resume: false,
+        start: Start::Fresh,
         verbose: false,
         extra: vec![("note".into(), "test".into())],
         tested: Tested::BestByValidation,
@@ -47,7 +47,7 @@ fn prediction_loads_the_model_the_run_tested() {
             run: "mlp".into(),
             model: ModelConfig::Mlp(MlpConfig::new(vec![32])),
             training: TrainingConfig::new(OptimizerConfig::sgd(0.3, 0.0, false)).with_epochs(3),
-            resume: false,
+            start: Start::Fresh,
             verbose: false,
             extra: Vec::new(),
             tested,

@@ -5,7 +5,7 @@ mod common;
 use common::{Flex, NdArray, learn_separable, no_checkpoints};
 use mnist_report::RunStatus;
 use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Tested, run_with};
+use mnist_train::run::{RunSpec, Splits, Start, Tested, run_with};
 use mnist_train::train::{TrainingData, train};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
@@ -83,7 +83,7 @@ fn a_diverging_run_is_recorded_as_diverged() {
         run: "too-fast".into(),
         model: ModelConfig::Mlp(MlpConfig::new(vec![16])),
         training: TrainingConfig::new(OptimizerConfig::sgd(1e30, 0.0, false)).with_epochs(3),
-        resume: false,
+        start: Start::Fresh,
         verbose: false,
         extra: Vec::new(),
         tested: Tested::BestByValidation,

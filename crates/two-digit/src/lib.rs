@@ -16,7 +16,7 @@ use mnist_train::cli::Part;
 use mnist_train::evaluate::score;
 use mnist_train::inference::{LoadError, load_predictor};
 use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Tested};
+use mnist_train::run::{RunSpec, Splits, Start, Tested};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
@@ -106,12 +106,12 @@ pub fn spec(
     run: String,
     backend: BackendKind,
     training: TrainingConfig,
-    resume: bool,
+    start: Start,
 ) -> RunSpec {
     // As the course does: the model after the last epoch is tested.
     let model = model.config().with_conv(backend.fastest_conv());
     RunSpec {
-        resume,
+        start,
         ..RunSpec::new(part_dir, run, model, training, Tested::Last)
     }
 }

@@ -101,7 +101,7 @@ fn train_model(
         name,
         args.backend,
         training,
-        args.resume,
+        args.start(),
     );
     let outcome = run(&spec, &data, args.backend)?;
 

@@ -17,7 +17,15 @@ use burn::prelude::*;
 pub use cnn::{Cnn, CnnConfig, ConvMethod};
 pub use mlp::{Activation, Mlp, MlpConfig};
 
-use crate::ops::CnnOps;
+use crate::ops::{CnnOps, block_side};
+
+/// The most parameters a model may have: a hundred times the course's
+/// largest, and little enough that training it fits in memory.
+pub const MAX_PARAMETERS: usize = 50_000_000;
+/// The most output heads a model may have (Part 4 reads two digits).
+pub const MAX_HEADS: usize = 4;
+/// The largest image side a model reads.
+pub const MAX_SIDE: usize = 1024;
 
 /// One of the curriculum's models.
 // The CNN's layers are larger than the MLP's; a model is moved once per
@@ -104,6 +112,78 @@ impl ModelConfig {
             }
             Self::Cnn(c) => format!("cnn {}x{}{heads}", c.height, c.width),
         }
+    }
+
+    /// Checks that the configuration describes a model that can be built:
+    /// sizes at least 1, dropout in [0, 1), a bounded size. A
+    /// configuration read from a file or the command line is checked before
+    /// anything is allocated.
+    pub fn validate(&self) -> Result<(), String> {
+        let (height, width) = self.image_size();
+        let (heads, dropout) = match self {
+            Self::Mlp(c) => (c.heads, c.dropout),
+            Self::Cnn(c) => (c.heads, c.dropout),
+        };
+        let smallest_side = match self {
+            Self::Mlp(_) => 1,
+            // Two conv blocks need ten pixels a side to leave one.
+            Self::Cnn(_) => 10,
+        };
+        if !(smallest_side..=MAX_SIDE).contains(&height)
+            || !(smallest_side..=MAX_SIDE).contains(&width)
+        {
+            return Err(format!(
+                "images of {height}x{width}: each side must be {smallest_side} to {MAX_SIDE} pixels"
+            ));
+        }
+        if !(1..=MAX_HEADS).contains(&heads) {
+            return Err(format!("{heads} heads: a model has 1 to {MAX_HEADS}"));
+        }
+        if !(0.0..1.0).contains(&dropout) {
+            return Err(format!("dropout {dropout}: it must be in [0, 1)"));
+        }
+        if let Self::Mlp(c) = self {
+            if c.hidden.contains(&0) {
+                return Err(format!(
+                    "hidden widths {:?}: each must be at least 1",
+                    c.hidden
+                ));
+            }
+        }
+        let parameters = self.parameter_count();
+        if parameters > MAX_PARAMETERS {
+            return Err(format!(
+                "{} would have {parameters} parameters; the limit is {MAX_PARAMETERS}",
+                self.describe()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The number of trained parameters (saturating: an absurd size stays
+    /// absurd instead of wrapping round).
+    pub fn parameter_count(&self) -> usize {
+        let linear =
+            |inputs: usize, outputs: usize| inputs.saturating_mul(outputs).saturating_add(outputs);
+        let (features, heads, layers) = match self {
+            Self::Mlp(c) => {
+                let mut width = c.height.saturating_mul(c.width);
+                let mut layers = 0usize;
+                for &next in &c.hidden {
+                    layers = layers.saturating_add(linear(width, next));
+                    width = next;
+                }
+                (width, c.heads, layers)
+            }
+            Self::Cnn(c) => {
+                let convolutions = linear(9, 32) + linear(32 * 9, 64);
+                let flat = 64usize
+                    .saturating_mul(block_side(block_side(c.height)))
+                    .saturating_mul(block_side(block_side(c.width)));
+                (128, c.heads, convolutions.saturating_add(linear(flat, 128)))
+            }
+        };
+        layers.saturating_add(heads.saturating_mul(linear(features, 10)))
     }
 
     /// Output heads: 1 for MNIST, 2 for two-digit images.

@@ -106,3 +106,54 @@ fn conv_methods_load_by_their_earlier_names() {
     assert_eq!(read("Fused"), ConvMethod::Fused);
     assert_eq!(read("Layers"), ConvMethod::Layers);
 }
+
+/// The arithmetic parameter count is what Burn counts once the model is built.
+#[test]
+fn parameter_count_is_burns() {
+    use super::{MlpConfig, ModelConfig};
+    let device = Default::default();
+    for config in [
+        ModelConfig::Mlp(MlpConfig::new(vec![128])),
+        ModelConfig::Mlp(MlpConfig::new(vec![64, 32]).with_height(42).with_heads(2)),
+        ModelConfig::Mlp(MlpConfig::new(vec![])),
+        ModelConfig::Cnn(CnnConfig::new()),
+        ModelConfig::Cnn(CnnConfig::new().with_height(42).with_heads(2)),
+    ] {
+        let model = config.init::<Reference>(&device);
+        assert_eq!(config.parameter_count(), model.num_params(), "{config:?}");
+        assert_eq!(config.validate(), Ok(()));
+    }
+}
+
+/// Sizes that cannot be built, or not in memory, are refused before anything
+/// is allocated, each with what was wrong.
+#[test]
+fn impossible_models_are_refused() {
+    use super::{MlpConfig, ModelConfig};
+    let refused = |config: ModelConfig, says: &str| {
+        let message = config.validate().expect_err("refused");
+        assert!(message.contains(says), "{message:?} should say {says:?}");
+    };
+    refused(ModelConfig::Mlp(MlpConfig::new(vec![0])), "at least 1");
+    refused(
+        ModelConfig::Mlp(MlpConfig::new(vec![1_000_000_000])),
+        "parameters",
+    );
+    refused(
+        ModelConfig::Mlp(MlpConfig::new(vec![usize::MAX, usize::MAX])),
+        "parameters",
+    );
+    refused(
+        ModelConfig::Mlp(MlpConfig::new(vec![128]).with_heads(0)),
+        "heads",
+    );
+    refused(
+        ModelConfig::Cnn(CnnConfig::new().with_dropout(7.5)),
+        "dropout",
+    );
+    refused(
+        ModelConfig::Cnn(CnnConfig::new().with_dropout(f64::NAN)),
+        "dropout",
+    );
+    refused(ModelConfig::Cnn(CnnConfig::new().with_height(9)), "9x28");
+}
