@@ -5,13 +5,14 @@
 #
 #   ./run_tests.sh              everything
 #   ./run_tests.sh -p cnn       only the tests of one crate (nextest filters)
+#
+# First it installs what the tests need beyond Rust, or names the command that
+# does and stops (RUN_TESTS_NO_INSTALL=1: never install); see
+# scripts/setup-test-tools.sh.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-if ! cargo nextest --version >/dev/null 2>&1; then
-    echo "cargo-nextest is missing: install it with 'cargo install cargo-nextest --locked'" >&2
-    exit 2
-fi
+bash scripts/setup-test-tools.sh || exit
 
 passed=0
 failed=0
@@ -44,6 +45,7 @@ features=mnist-train/test-wgpu,mnist-train/cuda-deps
 # folder; with the same features it shares every dependency.
 export COURSEWORK_FEATURES=$features COURSEWORK_CLIPPY_FEATURES=$all_backends
 
+check setup-script bash scripts/test-setup.sh
 check rustfmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets --locked --features "$all_backends" -- -D warnings
 check build cargo nextest run --workspace --features "$features" --profile grade --locked --no-run
