@@ -29,11 +29,39 @@ pub enum DataError {
     #[error("{path}: IDX type byte is 0x{found:02x}, expected 0x08 (unsigned byte)")]
     WrongType { path: PathBuf, found: u8 },
 
-    #[error("{path}: IDX rank is {found}, expected {expected}")]
+    #[error("{path}: IDX rank is {found}, expected {expected}; its shape is {dims:?}")]
     WrongRank {
         path: PathBuf,
         expected: String,
         found: usize,
+        dims: Vec<usize>,
+    },
+
+    #[error("{path}: labels have shape {dims:?}, expected {expected}")]
+    LabelShape {
+        path: PathBuf,
+        expected: String,
+        dims: Vec<usize>,
+    },
+
+    #[error(
+        "{path}: dimensions {dims:?} declare {declared} data bytes, above the reader's limit of {limit}"
+    )]
+    TooLarge {
+        path: PathBuf,
+        dims: Vec<usize>,
+        declared: String,
+        limit: usize,
+    },
+
+    #[error(
+        "{path}: dimensions {dims:?} describe {expected} data bytes, the file has more than {found_over}"
+    )]
+    TrailingData {
+        path: PathBuf,
+        dims: Vec<usize>,
+        expected: usize,
+        found_over: usize,
     },
 
     #[error("{path}: truncated: {what} needs {expected} bytes, the file has {found}")]
@@ -115,6 +143,22 @@ pub enum DataError {
         message: String,
     },
 
-    #[error("{path}: no images in the file")]
+    #[error("{path}: holds no images")]
     Empty { path: PathBuf },
+
+    #[error("{path}: holds no pixels: images of shape {dims:?}")]
+    NoPixels { path: PathBuf, dims: Vec<usize> },
+
+    #[error("{path}: line {line} is longer than {limit} bytes, too long for a row of digits")]
+    CsvLineTooLong {
+        path: PathBuf,
+        line: u64,
+        limit: u64,
+    },
+
+    #[error("{path}: {what}, above the CSV reader's limit")]
+    CsvTooLarge { path: PathBuf, what: String },
+
+    #[error("{path}: is a folder, not a file prefix: give one such as {example}")]
+    NotAPrefix { path: PathBuf, example: PathBuf },
 }

@@ -29,12 +29,13 @@ enum Command {
         /// MNIST split to draw digits from.
         #[arg(long, value_enum, default_value = "test")]
         split: SplitName,
-        /// Number of images.
+        /// Number of images (at most 500000).
         #[arg(long, default_value_t = two_digit::TEST_COUNT)]
         count: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output prefix: writes PREFIX-images-idx3-ubyte and PREFIX-labels-idx2-ubyte.
+        /// Output prefix (not a folder): writes PREFIX-images-idx3-ubyte and
+        /// PREFIX-labels-idx2-ubyte.
         #[arg(long)]
         out: PathBuf,
         /// Gzip the files (adds .gz).
@@ -100,9 +101,13 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
             gzip,
         } => {
-            if count == 0 {
-                return Err("--count must be at least 1".into());
+            if count == 0 || count > two_digit::MAX_COUNT {
+                return Err(format!(
+                    "--count {count} is out of range: give 1 to {}",
+                    two_digit::MAX_COUNT
+                ));
             }
+            mnist_data::idx::check_prefix(&out).map_err(|e| format!("--out {e}"))?;
             let source = pick(load().map_err(|e| e.to_string())?, split);
             let stream = match split {
                 SplitName::Train => 0,

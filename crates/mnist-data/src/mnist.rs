@@ -86,7 +86,7 @@ fn verified_idx(dir: &Path, name: &str) -> Result<(PathBuf, IdxArray)> {
         ),
     })?;
     let expected = expected_sha256(name).expect("every MNIST file is in SHA256SUMS");
-    let bytes = idx::read_bytes(&path)?;
+    let bytes = idx::read_idx_bytes(&path)?;
     let found = sha256_hex(&bytes);
     if found != expected {
         return Err(DataError::ChecksumMismatch {

@@ -18,6 +18,11 @@ pub const WIDTH: usize = 28;
 pub const SECOND_TOP: usize = 14;
 const DIGIT: usize = 28;
 
+/// The most images [`compose`] is asked for by the command line: 500,000
+/// images are 588 MB, well within what the IDX reader accepts.
+pub const MAX_COUNT: usize = 500_000;
+const _: () = assert!(MAX_COUNT * HEIGHT * WIDTH <= idx::MAX_IDX_DATA_BYTES);
+
 /// The course's set sizes.
 pub const TRAIN_COUNT: usize = 40_000;
 pub const TEST_COUNT: usize = 4_000;
@@ -87,13 +92,11 @@ pub fn save(prefix: &Path, set: &Dataset, gzip: bool) -> Result<()> {
 /// Loads a two-digit set saved by [`save`] or made elsewhere in that format,
 /// plain or gzip, and checks it is n×42×28 with two labels per image.
 pub fn load(prefix: &Path) -> Result<Dataset> {
-    let set = idx::read_dataset_prefix(prefix, 2)?;
+    let (set, images_path, labels_path) = idx::read_dataset_prefix_from(prefix, 2)?;
     let images = &set.images;
     if (images.height, images.width) != (HEIGHT, WIDTH) {
-        let mut path = prefix.as_os_str().to_os_string();
-        path.push("-images-idx3-ubyte");
         return Err(DataError::WrongImageSize {
-            path: path.into(),
+            path: images_path,
             expected_height: HEIGHT,
             expected_width: WIDTH,
             found_height: images.height,
@@ -101,12 +104,15 @@ pub fn load(prefix: &Path) -> Result<Dataset> {
         });
     }
     if set.labels.heads != 2 {
-        let mut path = prefix.as_os_str().to_os_string();
-        path.push("-labels-idx2-ubyte");
-        return Err(DataError::WrongRank {
-            path: path.into(),
-            expected: "2 with two labels per image (n × 2)".into(),
-            found: set.labels.heads,
+        let dims = if set.labels.heads == 1 {
+            vec![set.labels.count()]
+        } else {
+            vec![set.labels.count(), set.labels.heads]
+        };
+        return Err(DataError::LabelShape {
+            path: labels_path,
+            expected: "n × 2 (two labels per image)".into(),
+            dims,
         });
     }
     Ok(set)

@@ -71,3 +71,79 @@ fn compose_writes_a_set_that_loads() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--count"));
 }
+
+#[test]
+fn compose_to_a_folder_is_an_error_naming_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_slash = format!("{}/", dir.path().display());
+    for out in [with_slash.as_str(), dir.path().to_str().unwrap()] {
+        let result = mnist_data(&["compose", "--count", "3", "--out", out]);
+        assert!(!result.status.success());
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("--out") && err.contains("file prefix"),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn compose_with_a_huge_count_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("huge");
+    let out = mnist_data(&[
+        "compose",
+        "--count",
+        "100000000000",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--count 100000000000") && err.contains("500000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compose_leaves_only_its_two_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("set");
+    let out = mnist_data(&[
+        "compose",
+        "--count",
+        "5",
+        "--gzip",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["set-images-idx3-ubyte.gz", "set-labels-idx2-ubyte.gz"]
+    );
+}
+
+#[test]
+fn show_on_a_set_with_no_images_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("empty");
+    let images = dir.path().join("empty-images-idx3-ubyte");
+    mnist_data::idx::write_idx(&images, &[0, 42, 28], &[]).unwrap();
+    mnist_data::idx::write_idx(&dir.path().join("empty-labels-idx2-ubyte"), &[0, 2], &[]).unwrap();
+    let out = mnist_data(&["show", "--data", prefix.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&images.display().to_string()) && err.contains("holds no images"),
+        "{err}"
+    );
+}

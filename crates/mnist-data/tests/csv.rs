@@ -156,3 +156,33 @@ fn header_only_file_is_empty() {
     );
     assert!(matches!(read_csv(&path), Err(DataError::Empty { .. })));
 }
+
+#[test]
+fn first_row_with_a_non_numeric_label_is_data_not_a_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("x{}\n{}", ",0".repeat(784), csv_text(2, true, None));
+    let path = common::write(dir.path(), "bad-label.csv", text.as_bytes());
+    let err = read_csv(&path).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DataError::CsvLabel { line: 1, .. }), "{msg}");
+    assert!(
+        msg.contains("bad-label.csv") && msg.contains("line 1") && msg.contains("\"x\""),
+        "{msg}"
+    );
+    // A header naming some columns by number is not a header either.
+    let text = format!("label{}\n{}", ",0".repeat(784), csv_text(1, true, None));
+    let path = common::write(dir.path(), "half-header.csv", text.as_bytes());
+    let msg = read_csv(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("half-header.csv") && msg.contains("line 1") && msg.contains("\"label\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn gzipped_csv_is_recognised_without_a_gz_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = csv_text(2, false, Some("pixel"));
+    let path = common::write(dir.path(), "packed.csv", &common::gzip(text.as_bytes()));
+    assert_eq!(read_csv(&path).unwrap().images.count, 2);
+}

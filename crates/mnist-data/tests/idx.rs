@@ -251,3 +251,88 @@ fn label_pairs_are_rank_2() {
     assert_eq!(back.of(1), [3, 4]);
     assert_eq!(back.head(1), vec![2, 4]);
 }
+
+#[test]
+fn gzip_is_recognised_by_its_magic_bytes_not_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = idx_bytes(8, &[2, 2], &[1, 2, 3, 4]);
+    let path = write(dir.path(), "no-gz-suffix", &gzip(&bytes));
+    assert_eq!(read_idx(&path).unwrap().data, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn a_set_with_no_images_or_no_pixels_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = write(dir.path(), "none-labels", &idx_bytes(8, &[0], &[]));
+    let images = write(dir.path(), "none-images", &idx_bytes(8, &[0, 28, 28], &[]));
+    let (err, msg) = err_msg(read_dataset(&images, &labels));
+    assert!(matches!(err, DataError::Empty { .. }), "{msg}");
+    assert!(
+        msg.contains("none-images") && msg.contains("holds no images"),
+        "{msg}"
+    );
+
+    let flat = write(dir.path(), "flat-images", &idx_bytes(8, &[3, 0, 28], &[]));
+    let (err, msg) = err_msg(read_images(&flat));
+    assert!(matches!(err, DataError::NoPixels { .. }), "{msg}");
+    assert!(
+        msg.contains("flat-images") && msg.contains("[3, 0, 28]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn labels_of_the_wrong_rank_name_the_file_and_its_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let cube = write(
+        dir.path(),
+        "cube-labels",
+        &idx_bytes(8, &[2, 3, 1], &[0; 6]),
+    );
+    let (_, msg) = err_msg(read_labels(&cube));
+    assert!(
+        msg.contains("cube-labels")
+            && msg.contains("[2, 3, 1]")
+            && msg.contains("one label per item"),
+        "{msg}"
+    );
+    let no_heads = write(dir.path(), "no-heads", &idx_bytes(8, &[2, 0], &[]));
+    let (err, msg) = err_msg(read_labels(&no_heads));
+    assert!(matches!(err, DataError::LabelShape { .. }), "{msg}");
+    assert!(msg.contains("no-heads") && msg.contains("[2, 0]"), "{msg}");
+}
+
+#[test]
+fn arrays_built_by_hand_with_the_wrong_length_are_errors() {
+    let path = Path::new("by-hand");
+    let array = idx::IdxArray {
+        dims: vec![2, 2, 2],
+        data: vec![0; 3],
+    };
+    let (err, msg) = err_msg(idx::images_from_idx(path, array.clone()));
+    assert!(matches!(err, DataError::DimensionMismatch { .. }), "{msg}");
+    assert!(msg.contains("by-hand"), "{msg}");
+    let labels = idx::IdxArray {
+        dims: vec![4],
+        data: vec![0; 3],
+    };
+    assert!(idx::labels_from_idx(path, labels).is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mismatch");
+    let (_, msg) = err_msg(idx::write_idx(&out, &array.dims, &array.data));
+    assert!(msg.contains("mismatch"), "{msg}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_folder_is_not_a_dataset_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = Dataset::new(Images::new(1, 1, 1, vec![3]), Labels::new(1, vec![4]));
+    let with_slash = format!("{}/", dir.path().display());
+    for prefix in [Path::new(&with_slash), dir.path()] {
+        let (err, msg) = err_msg(idx::write_dataset(prefix, &set, false));
+        assert!(matches!(err, DataError::NotAPrefix { .. }), "{msg}");
+        assert!(msg.contains("file prefix"), "{msg}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -75,7 +75,8 @@ fn altered_file_fails_its_checksum_with_expected_and_found() {
     }
     // Test labels, decompressed, with one label changed: still a valid IDX
     // file, so only the checksum can catch it.
-    let mut labels = mnist_data::idx::read_bytes(&src.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let mut labels =
+        mnist_data::idx::read_idx_bytes(&src.join("t10k-labels-idx1-ubyte.gz")).unwrap();
     labels[8] = (labels[8] + 1) % 10;
     common::write(dir.path(), "t10k-labels-idx1-ubyte", &labels);
     std::fs::copy(
@@ -100,7 +101,7 @@ fn plain_uncompressed_files_load_too() {
     let dir = tempfile::tempdir().unwrap();
     let src = mnist::default_dir();
     for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
-        let bytes = mnist_data::idx::read_bytes(&src.join(format!("{name}.gz"))).unwrap();
+        let bytes = mnist_data::idx::read_idx_bytes(&src.join(format!("{name}.gz"))).unwrap();
         common::write(dir.path(), name, &bytes);
     }
     let test = mnist::load_split(dir.path(), "t10k").unwrap();

@@ -143,3 +143,23 @@ fn loading_single_digit_files_as_two_digit_set_is_a_clear_error() {
         .to_string();
     assert!(missing.contains("nothing-images-idx3-ubyte"), "{missing}");
 }
+
+#[test]
+fn two_digit_labels_with_three_per_image_name_the_file_and_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = two_digit::compose(&common::mnist().test.take(10), 4, 1, 1);
+    let mut triples = set.clone();
+    triples.labels = mnist_data::Labels::new(3, vec![1; 12]);
+    for gzip in [false, true] {
+        let prefix = dir.path().join(format!("triples-{gzip}"));
+        let (_, labels) = idx::write_dataset(&prefix, &triples, gzip).unwrap();
+        let msg = two_digit::load(&prefix).unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&labels.display().to_string())
+                && msg.contains("[4, 3]")
+                && msg.contains("two labels per image")
+                && !msg.contains("rank"),
+            "{msg}"
+        );
+    }
+}
