@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod hostile;
 mod server;
 mod strokes;
 mod webdriver;
