@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod hostile;
+mod load;
 mod server;
 mod strokes;
 mod webdriver;
