@@ -431,14 +431,19 @@ impl HostCheck {
 
 async fn check_host(State(check): State<HostCheck>, request: Request, next: Next) -> Response {
     let host = match request.uri().authority() {
-        Some(authority) => Some(authority.as_str()),
+        Some(authority) => Some(authority.to_string()),
         None => request
             .headers()
             .get(header::HOST)
-            .and_then(|host| host.to_str().ok()),
+            .map(|host| String::from_utf8_lossy(host.as_bytes()).into_owned()),
     };
+    if host.as_deref().is_some_and(|host| check.admits(host)) {
+        return next.run(request).await;
+    }
+    if let Err(timeout) = read_body(request.into_body()).await {
+        return timeout;
+    }
     match host {
-        Some(host) if check.admits(host) => next.run(request).await,
         Some(host) => error(
             StatusCode::MISDIRECTED_REQUEST,
             format!(
@@ -468,7 +473,28 @@ async fn page() -> Response {
 /// The type `POST /predict` takes: the page sends its canvas as a PNG.
 pub const DRAWING_TYPE: &str = "image/png";
 
+/// Reads a request's body, at most [`DRAINED_BODY`] bytes within
+/// [`BODY_TIMEOUT`]. Every request's body is read before it is answered: a
+/// client still sending when the connection closes could lose the answer.
+async fn read_body(body: Body) -> Result<Result<Bytes, axum::Error>, Response> {
+    tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, DRAINED_BODY))
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request's body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            )
+        })
+}
+
 async fn predict(State(jobs): State<SyncSender<Job>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(timeout) => return timeout,
+    };
     // A cross-site form can post text/plain without asking; it gets no
     // answer.
     let content_type = headers
@@ -487,16 +513,6 @@ async fn predict(State(jobs): State<SyncSender<Job>>, headers: HeaderMap, body: 
             ),
         );
     }
-    let body = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, DRAINED_BODY)).await;
-    let Ok(body) = body else {
-        return error(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request's body did not arrive within {} s",
-                BODY_TIMEOUT.as_secs()
-            ),
-        );
-    };
     // Oversized input is a 400 like any unreadable drawing, not a 413.
     let image = match body {
         Ok(image) if image.is_empty() => {
