@@ -587,3 +587,52 @@ pub fn drawing_png(pixels: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())?;
     Ok(png)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::HostCheck;
+
+    fn admits(address: &str, host: &str) -> bool {
+        let address = address.parse().expect("a socket address");
+        HostCheck { address }.admits(host)
+    }
+
+    #[test]
+    fn on_loopback_only_this_machine_s_names_with_the_port_are_admitted() {
+        for host in [
+            "127.0.0.1:8000",
+            "localhost:8000",
+            "LOCALHOST:8000",
+            "[::1]:8000",
+        ] {
+            assert!(admits("127.0.0.1:8000", host), "{host}");
+            assert!(admits("[::1]:8000", host), "{host}");
+        }
+        for host in [
+            "rebound.example:8000",
+            "localhost.rebound.example:8000",
+            "127.0.0.1:8001",
+            "127.0.0.1",
+            "localhost",
+            "[::1]",
+            "10.0.0.2:8000",
+            "user@localhost:8000",
+            "localhost:",
+            "",
+        ] {
+            assert!(!admits("127.0.0.1:8000", host), "{host}");
+        }
+        // Without a port, a name means port 80.
+        assert!(admits("127.0.0.1:80", "localhost"));
+        assert!(admits("[::1]:80", "[::1]"));
+    }
+
+    #[test]
+    fn on_other_addresses_every_name_is_admitted() {
+        for address in ["0.0.0.0:8000", "[::]:8000", "192.168.1.2:8000"] {
+            for host in ["rebound.example:8000", "192.168.1.2:8000", "anything"] {
+                assert!(admits(address, host), "{address} {host}");
+            }
+        }
+    }
+}
