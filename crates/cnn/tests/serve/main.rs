@@ -3,6 +3,8 @@
 
 mod api;
 mod browser;
+mod hostile;
+mod load;
 mod server;
 mod strokes;
 mod webdriver;

@@ -1,15 +1,16 @@
 //! A `cnn serve` process on a free port, killed when dropped.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the server may take to load its model on a busy machine.
 const START: Duration = Duration::from_secs(120);
 
 pub struct Server {
-    child: Child,
+    pub child: Child,
     /// The page's URL, as printed: `http://127.0.0.1:PORT/`.
     pub url: String,
 }
@@ -18,8 +19,22 @@ impl Server {
     /// Starts `cnn serve --port 0` with the committed model and waits for
     /// the URL it prints.
     pub fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cnn"))
-            .args(["serve", "--port", "0"])
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_cnn")).args(["serve", "--port", "0"]))
+    }
+
+    /// Starts the server as [`Server::start`] does, allowed at most `files`
+    /// open file descriptors.
+    pub fn start_with_open_files(files: u32) -> Server {
+        Self::spawn(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("ulimit -n {files} && exec \"$0\" serve --port 0"))
+                .arg(env!("CARGO_BIN_EXE_cnn")),
+        )
+    }
+
+    fn spawn(command: &mut Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -55,6 +70,79 @@ impl Server {
     pub fn predict_url(&self) -> String {
         format!("{}predict", self.url)
     }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        self.url.trim_start_matches("http://").trim_end_matches('/')
+    }
+
+    pub fn port(&self) -> u16 {
+        let (_, port) = self.address().rsplit_once(':').expect("a port in the URL");
+        port.parse().expect("a port number")
+    }
+
+    /// A connection to the server.
+    pub fn connect(&self) -> TcpStream {
+        TcpStream::connect(self.address()).expect("the server accepts a connection")
+    }
+
+    /// Sends `request` (head and body, as bytes) on a connection of its
+    /// own: the status and the response's body.
+    pub fn raw(&self, request: &[u8]) -> (u16, String) {
+        let mut stream = self.connect();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a read timeout");
+        stream.write_all(request).expect("the request is sent");
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status in {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+/// Reads from `stream` until the server closes it or `limit` passes,
+/// writing one byte of `trickle` every `every` meanwhile: what was read and
+/// how long the connection stayed open.
+pub fn trickle(
+    stream: &mut TcpStream,
+    trickle: &[u8],
+    every: Duration,
+    limit: Duration,
+) -> (String, Duration) {
+    let start = Instant::now();
+    stream
+        .set_read_timeout(Some(every))
+        .expect("a read timeout");
+    let mut read = Vec::new();
+    let mut buffer = [0; 4096];
+    let mut bytes = trickle.iter();
+    while start.elapsed() < limit {
+        if let Some(byte) = bytes.next() {
+            // Once the server has closed, writes fail; the read tells.
+            let _ = stream.write_all(&[*byte]);
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => read.extend_from_slice(&buffer[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    (String::from_utf8_lossy(&read).into_owned(), start.elapsed())
 }
 
 impl Drop for Server {
