@@ -23,8 +23,33 @@ pub fn default_dir() -> PathBuf {
     }
 }
 
-/// The workspace this crate was built in (two levels above the crate).
+/// The course's workspace, found at run time so that a copied or installed
+/// binary reads the checkout it is run in: `$MNIST_COURSE_ROOT`, else the
+/// nearest folder at or above the current directory that holds the course
+/// ([`find_workspace`]), else the workspace this crate was built in.
 pub fn workspace_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("MNIST_COURSE_ROOT") {
+        return PathBuf::from(root);
+    }
+    let here = std::env::current_dir().ok();
+    here.as_deref()
+        .and_then(find_workspace)
+        .unwrap_or_else(built_in_workspace)
+}
+
+/// The nearest folder at or above `start` with a `Cargo.toml` and the
+/// course's `datasets/mnist/SHA256SUMS`.
+pub fn find_workspace(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| {
+            dir.join("Cargo.toml").is_file() && dir.join("datasets/mnist/SHA256SUMS").is_file()
+        })
+        .map(Path::to_path_buf)
+}
+
+/// The workspace this crate was built in (two levels above the crate).
+fn built_in_workspace() -> PathBuf {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate_dir
         .ancestors()

@@ -147,3 +147,26 @@ fn show_on_a_set_with_no_images_names_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn the_data_is_found_in_the_course_the_binary_is_run_in() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mnist-data"))
+        .arg("verify")
+        .env("MNIST_COURSE_ROOT", elsewhere.path())
+        .env_remove("MNIST_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            &elsewhere
+                .path()
+                .join("datasets/mnist")
+                .display()
+                .to_string()
+        ),
+        "the course named by MNIST_COURSE_ROOT is read: {stderr}"
+    );
+}

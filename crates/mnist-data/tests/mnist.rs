@@ -107,3 +107,24 @@ fn plain_uncompressed_files_load_too() {
     let test = mnist::load_split(dir.path(), "t10k").unwrap();
     assert_eq!(test, common::mnist().test);
 }
+
+#[test]
+fn the_workspace_is_found_from_any_folder_inside_it() {
+    let course = tempfile::tempdir().unwrap();
+    let root = course.path();
+    std::fs::create_dir_all(root.join("datasets/mnist")).unwrap();
+    std::fs::write(root.join("datasets/mnist/SHA256SUMS"), "").unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+    let deep = root.join("crates/cnn/src");
+    std::fs::create_dir_all(&deep).unwrap();
+    assert_eq!(
+        mnist_data::mnist::find_workspace(&deep).as_deref(),
+        Some(root)
+    );
+    assert_eq!(
+        mnist_data::mnist::find_workspace(root).as_deref(),
+        Some(root)
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert_eq!(mnist_data::mnist::find_workspace(elsewhere.path()), None);
+}

@@ -42,13 +42,20 @@ impl Provenance {
     }
 }
 
-/// The short commit hash of the current directory's repository, `-dirty`
-/// appended when files other than reports have uncommitted changes (the
-/// reports a run writes do not make the code that wrote them dirty);
-/// `unknown` when git is missing or this is not a repository.
+/// The short commit hash of the course's repository (wherever the run was
+/// started), `-dirty` appended when files other than reports have
+/// uncommitted changes (the reports a run writes do not make the code that
+/// wrote them dirty); `unknown` when git is missing or the course is not in
+/// a repository.
 pub fn git_commit() -> String {
+    let root = crate::paths::workspace_root();
     let git = |args: &[&str]| -> Option<String> {
-        let out = Command::new("git").args(args).output().ok()?;
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .output()
+            .ok()?;
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())

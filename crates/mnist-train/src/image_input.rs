@@ -12,6 +12,13 @@ use image::{GrayImage, Luma};
 /// A pixel counts as ink above this level (of 255) when cropping.
 const INK: u8 = 32;
 
+/// The largest photo side read from a file, in pixels: a phone camera's
+/// photos fit, and decoding one costs at most a few hundred megabytes.
+pub const MAX_PHOTO_SIDE: u32 = 6000;
+
+/// The largest image file read, in bytes.
+pub const MAX_PHOTO_BYTES: u64 = 64 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageInputError {
     #[error("{path}: cannot read the image: {message}")]
@@ -34,9 +41,17 @@ pub enum DigitError {
 /// Reads an image file (PNG, or any format the `image` crate knows by its
 /// content) and prepares it as a 28×28 MNIST-style digit.
 pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| read_error(path, e))?
+        .len();
+    if size > MAX_PHOTO_BYTES {
+        return Err(read_error(
+            path,
+            format!("the file has {size} bytes; at most {MAX_PHOTO_BYTES} are read"),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
-    // Photos of any size will do (within the decoder's own memory limit).
-    digit_from_bytes(&bytes, u32::MAX).map_err(|e| match e {
+    digit_from_bytes(&bytes, MAX_PHOTO_SIDE).map_err(|e| match e {
         DigitError::Blank => ImageInputError::Blank {
             path: path.display().to_string(),
         },
@@ -69,7 +84,21 @@ pub fn digit_from_bytes(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, DigitErr
     let image = reader()?
         .decode()
         .map_err(|e| DigitError::NotImage(e.to_string()))?;
-    mnist_style(&image.to_luma8()).ok_or(DigitError::Blank)
+    mnist_style(&on_white(&image)).ok_or(DigitError::Blank)
+}
+
+/// The image in grey, its transparent parts white: a drawing exported with
+/// a transparent background is dark ink on paper, not ink on black.
+fn on_white(image: &image::DynamicImage) -> GrayImage {
+    if !image.color().has_alpha() {
+        return image.to_luma8();
+    }
+    let with_alpha = image.to_luma_alpha8();
+    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
+        let [grey, alpha] = with_alpha.get_pixel(x, y).0;
+        let (grey, alpha) = (u32::from(grey), u32::from(alpha));
+        Luma([((grey * alpha + 255 * (255 - alpha) + 127) / 255) as u8])
+    })
 }
 
 /// The MNIST preprocessing of a greyscale image; `None` if it has no ink.
@@ -131,5 +160,60 @@ fn read_error(path: &Path, e: impl std::fmt::Display) -> ImageInputError {
     ImageInputError::Read {
         path: path.display().to_string(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
+
+    fn png(image: RgbaImage) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        DynamicImage::ImageRgba8(image)
+            .write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Png)
+            .expect("encodes");
+        bytes
+    }
+
+    /// A "7" of black strokes on `background`.
+    fn seven(background: Rgba<u8>) -> RgbaImage {
+        let mut image = RgbaImage::from_pixel(120, 120, background);
+        for x in 20..100 {
+            for y in 20..30 {
+                image.put_pixel(x, y, Rgba([0, 0, 0, 255]));
+            }
+        }
+        for i in 0..80 {
+            for t in 0..10 {
+                image.put_pixel(90 - i * 6 / 10 + t, 30 + i, Rgba([0, 0, 0, 255]));
+            }
+        }
+        image
+    }
+
+    #[test]
+    fn black_ink_on_a_transparent_background_is_ink_on_paper() {
+        let on_paper = digit_from_bytes(&png(seven(Rgba([255, 255, 255, 255]))), 1000);
+        let transparent = digit_from_bytes(&png(seven(Rgba([0, 0, 0, 0]))), 1000);
+        let on_paper = on_paper.expect("a digit on paper");
+        assert_eq!(
+            transparent.expect("a digit on a transparent canvas"),
+            on_paper
+        );
+    }
+
+    #[test]
+    fn photos_larger_than_the_limit_are_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.png");
+        let wide = RgbaImage::from_pixel(MAX_PHOTO_SIDE + 1, 1, Rgba([255, 255, 255, 255]));
+        std::fs::write(&path, png(wide)).unwrap();
+        let message = load_digit(&path).unwrap_err().to_string();
+        assert!(message.contains("wide.png"), "{message}");
+        assert!(
+            message.contains(&format!("{}x1 pixels", MAX_PHOTO_SIDE + 1)),
+            "{message}"
+        );
     }
 }

@@ -182,3 +182,49 @@ fn absurd_sizes_are_refused_before_anything_is_allocated() {
     refused(&out, &["parameters", "limit"]);
     assert!(!dir.path().join("r").exists(), "nothing written");
 }
+
+#[test]
+fn provenance_names_the_course_s_commit_wherever_the_run_starts() {
+    let git = Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output();
+    let Some(commit) = git
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    else {
+        eprintln!("not in a git checkout: nothing to compare with");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mnist-train"))
+        .args([
+            "train",
+            "--hidden",
+            "8",
+            "--limit",
+            "320",
+            "--run",
+            "r",
+            "--reports",
+        ])
+        .arg(dir.path())
+        .env(
+            "MNIST_COURSE_ROOT",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+        )
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r/config.json")).unwrap()).unwrap();
+    let recorded = config["provenance"]["commit"].as_str().unwrap();
+    assert!(recorded.starts_with(&commit), "{recorded} is not {commit}");
+}

@@ -32,7 +32,7 @@ pub fn browser_and_driver() -> (PathBuf, PathBuf) {
         (Some(browser), Some(driver)) => (browser, driver),
         (browser, driver) => panic!(
             "this test drives a real browser and needs Chromium ({}) and chromedriver ({}): \
-             install them with `apt-get install chromium chromium-driver` (Debian; .ci/run \
+             install them with `apt-get install chromium chromium-driver` (Debian; ./run_tests.sh \
              does this)",
             if browser.is_some() {
                 "found"
