@@ -44,10 +44,10 @@ pub enum CheckpointError {
     #[error("{path} is not a checkpoint of this model: {message}")]
     Incompatible { path: PathBuf, message: String },
     #[error(
-        "the checkpoint in {dir} was made with another configuration; \
+        "{path}: the checkpoint was made with another configuration; \
          delete it or run without --resume"
     )]
-    OtherConfiguration { dir: PathBuf },
+    OtherConfiguration { path: PathBuf },
     #[error("--resume: {dir} has no checkpoint to resume (no last.json); run without --resume")]
     NothingToResume { dir: PathBuf },
 }
@@ -186,9 +186,7 @@ impl Checkpoints {
         let last: LastCheckpoint =
             serde_json::from_slice(&json).map_err(|e| incompatible(&path, e))?;
         if &last.config != config {
-            return Err(CheckpointError::OtherConfiguration {
-                dir: self.dir.clone(),
-            });
+            return Err(CheckpointError::OtherConfiguration { path });
         }
         last.check(&path, epochs)?;
         let model_path = self.dir.join(&last.model);
@@ -199,9 +197,12 @@ impl Checkpoints {
             device,
         )?;
         let optimizer_path = self.dir.join(&last.optimizer);
-        let optimizer = optimizer
-            .load_bytes(last.verified(&self.dir, &last.optimizer)?, device)
-            .map_err(|e| incompatible(&optimizer_path, e))?;
+        let optimizer_bytes = last.verified(&self.dir, &last.optimizer)?;
+        let optimizer = without_panics(&optimizer_path, || {
+            optimizer
+                .load_bytes(optimizer_bytes, device)
+                .map_err(|e| incompatible(&optimizer_path, e))
+        })?;
         if last.state.best_epoch.is_some() {
             last.verified(&self.dir, BEST_FILE)?;
         }
@@ -396,9 +397,36 @@ fn decode<B: Backend, R: Record<B>>(
     bytes: Vec<u8>,
     device: &B::Device,
 ) -> Result<R, CheckpointError> {
-    ByteRecorder::default()
-        .load(bytes, device)
-        .map_err(|e| incompatible(path, e))
+    without_panics(path, || {
+        ByteRecorder::default()
+            .load(bytes, device)
+            .map_err(|e| incompatible(path, e))
+    })
+}
+
+/// Runs `read`, which hands a file's bytes to Burn: a damaged file can make
+/// Burn panic (an invalid parameter id, bytes that do not fill a tensor's
+/// shape), and that panic becomes an error naming the file. The panic hook
+/// is silenced meanwhile (one read at a time, so that each puts back the
+/// hook it found), so no panic message is printed.
+fn without_panics<T>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, CheckpointError>,
+) -> Result<T, CheckpointError> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    std::panic::set_hook(hook);
+    result.unwrap_or_else(|panic| {
+        let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "it cannot be decoded".into());
+        Err(incompatible(path, format!("damaged: {message}")))
+    })
 }
 
 fn load_record<B: Backend, M: Module<B>>(
@@ -408,7 +436,7 @@ fn load_record<B: Backend, M: Module<B>>(
 ) -> Result<M, CheckpointError> {
     // Shapes can differ where the parameter count tells.
     let expected = model.num_params();
-    let loaded = model.load_record(record);
+    let loaded = without_panics(path, || Ok(model.load_record(record)))?;
     if loaded.num_params() != expected {
         return Err(CheckpointError::Incompatible {
             path: path.to_path_buf(),

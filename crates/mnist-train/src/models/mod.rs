@@ -142,13 +142,13 @@ impl ModelConfig {
         if !(0.0..1.0).contains(&dropout) {
             return Err(format!("dropout {dropout}: it must be in [0, 1)"));
         }
-        if let Self::Mlp(c) = self {
-            if c.hidden.contains(&0) {
-                return Err(format!(
-                    "hidden widths {:?}: each must be at least 1",
-                    c.hidden
-                ));
-            }
+        if let Self::Mlp(c) = self
+            && c.hidden.contains(&0)
+        {
+            return Err(format!(
+                "hidden widths {:?}: each must be at least 1",
+                c.hidden
+            ));
         }
         let parameters = self.parameter_count();
         if parameters > MAX_PARAMETERS {
