@@ -55,8 +55,8 @@ fn checkpoint_folder(dir: &Path) -> (Checkpoints, ModelConfig, serde_json::Value
     let device = Default::default();
     let model = config.init::<B>(&device);
     let checkpoints = Checkpoints::new(dir);
-    checkpoints.save_model_config(&config).unwrap();
-    checkpoints.save_tested(&model).unwrap();
+    checkpoints.save_model_config(&config).expect("model.json");
+    checkpoints.save_tested(&model).expect("model.mpk");
     let optimizer = ModelOptimizer::<B>::new(&OptimizerConfig::sgd(0.1, 0.9, false));
     let state = TrainState {
         epochs_done: 1,
@@ -74,7 +74,7 @@ fn checkpoint_folder(dir: &Path) -> (Checkpoints, ModelConfig, serde_json::Value
     let run = serde_json::json!({ "run": "properties" });
     checkpoints
         .save_last(&model, &optimizer, &state, &run)
-        .unwrap();
+        .expect("the last checkpoint");
     (checkpoints, config, run)
 }
 

@@ -79,6 +79,9 @@ fn resume_without_a_checkpoint_is_an_error_naming_the_folder() {
     );
 }
 
+/// What is changed, how, and what the refusal says.
+type Edit = (&'static str, fn(&mut Value), &'static str);
+
 #[test]
 fn a_damaged_or_edited_last_checkpoint_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,7 +94,7 @@ fn a_damaged_or_edited_last_checkpoint_is_refused() {
     // Untouched, it resumes (after its last epoch: nothing left to train).
     assert!(train(dir.path(), &resume).status.success());
 
-    let edits: [(&str, fn(&mut Value), &str); 4] = [
+    let edits: [Edit; 4] = [
         (
             "a path outside",
             |v| v["model"] = "../../../../etc/passwd".into(),
@@ -134,6 +137,8 @@ fn a_damaged_or_edited_last_checkpoint_is_refused() {
     );
 }
 
+type Change = fn(&mut Value);
+
 #[test]
 fn an_edited_model_json_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,7 +150,7 @@ fn an_edited_model_json_is_refused_naming_it() {
     let test = mnist_data::Mnist::load_default().unwrap().test.take(3);
     mnist_data::idx::write_idx(&image, &[3, 28, 28], &test.images.pixels).unwrap();
 
-    let edits: [(fn(&mut Value), &str); 5] = [
+    let edits: [(Change, &str); 5] = [
         (
             |v| v["Mlp"]["hidden"] = serde_json::json!([128, 64]),
             "model.mpk",
