@@ -12,6 +12,13 @@ pub enum Error {
     #[error("layer sizes must be positive, got {sizes:?}")]
     ZeroWidth { sizes: Vec<usize> },
 
+    #[error("layer sizes {sizes:?} make {parameters} parameters; the limit is {limit}")]
+    TooLarge {
+        sizes: Vec<usize>,
+        parameters: usize,
+        limit: usize,
+    },
+
     #[error(
         "mismatched layer sizes: layer {layer} takes {found} inputs, \
          but the layer before it gives {expected}"

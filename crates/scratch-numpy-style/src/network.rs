@@ -56,9 +56,25 @@ impl Spec {
                 sizes: self.sizes.clone(),
             });
         }
+        // Weights and biases, counted without overflow: checked before
+        // anything is allocated.
+        let parameters = self.sizes.windows(2).fold(0usize, |total, pair| {
+            total.saturating_add(pair[0].saturating_add(1).saturating_mul(pair[1]))
+        });
+        if parameters > MAX_PARAMETERS {
+            return Err(Error::TooLarge {
+                sizes: self.sizes.clone(),
+                parameters,
+                limit: MAX_PARAMETERS,
+            });
+        }
         Ok(())
     }
 }
+
+/// The most parameters a network may have: far above the course's
+/// networks, and little enough that training one fits in memory.
+pub const MAX_PARAMETERS: usize = 50_000_000;
 
 /// One fully connected layer: z = a W + b, one sample per row of a.
 #[derive(Clone, Debug, PartialEq)]

@@ -90,6 +90,15 @@ fn degenerate_specs_are_errors() {
         Mlp::<f32>::new(&spec(&[784, 0, 10]), &mut rng),
         Err(Error::ZeroWidth { .. })
     ));
+    // Refused before anything is allocated (this one would need 12 TB).
+    assert!(matches!(
+        Mlp::<f32>::new(&spec(&[784, 1_000_000_000, 10]), &mut rng),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(matches!(
+        Mlp::<f32>::new(&spec(&[usize::MAX, usize::MAX, 10]), &mut rng),
+        Err(Error::TooLarge { .. })
+    ));
 }
 
 #[test]
