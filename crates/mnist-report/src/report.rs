@@ -190,7 +190,7 @@ impl PartReport {
 }
 
 /// A run name becomes a directory name: it must be one plain path component.
-fn validate_run_name(run: &str) -> Result<()> {
+pub fn validate_run_name(run: &str) -> Result<()> {
     let bad = run.is_empty()
         || run == "."
         || run == ".."

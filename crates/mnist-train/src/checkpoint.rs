@@ -165,8 +165,8 @@ impl Checkpoints {
     }
 
     /// Loads the last checkpoint into `model` and `optimizer`; `epochs` is
-    /// the run's length. The best model so far, if any, is `best.mpk`,
-    /// checked by [`Checkpoints::load_best`].
+    /// the run's length. The best model so far, if any, is `best.mpk`, whose
+    /// checksum is checked here and which the caller loads.
     #[allow(clippy::type_complexity)]
     pub fn load_last<B: TrainBackend>(
         &self,
@@ -283,10 +283,7 @@ impl LastCheckpoint {
 /// Saves a model's parameters to `path`: those of the network it holds, so
 /// a file is the same as that network's own ([`save_module`]).
 pub fn save_model<B: Backend>(model: &Model<B>, path: &Path) -> Result<(), CheckpointError> {
-    match model {
-        Model::Mlp(mlp) => save_module(mlp, path),
-        Model::Cnn(cnn) => save_module(cnn, path),
-    }
+    write(path, &model_bytes(model, path)?)
 }
 
 /// Loads parameters saved by [`save_model`] into `model`.

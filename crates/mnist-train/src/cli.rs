@@ -117,16 +117,12 @@ impl TrainArgs {
 /// `--run`'s parser: a run name is a folder name, one plain path component
 /// (checked before training, not when the report is written at the end).
 pub fn run_name(name: &str) -> Result<String, String> {
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\'])
-        && !name.chars().any(char::is_control);
-    if plain {
-        Ok(name.to_string())
-    } else {
-        Err(format!("{name:?} is not a plain folder name"))
-    }
+    mnist_report::report::validate_run_name(name)
+        .map(|()| name.to_string())
+        .map_err(|e| match e {
+            mnist_report::ReportError::InvalidInput(why) => why,
+            other => other.to_string(),
+        })
 }
 
 fn positive(s: &str) -> Result<f64, String> {

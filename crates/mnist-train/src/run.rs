@@ -297,6 +297,7 @@ pub fn run_with<B: TrainBackend>(
 /// Locks the run's folder for this process, removes what killed runs left
 /// there, and refuses to replace a completed run unless told to.
 fn claim_run_folder(spec: &RunSpec) -> Result<mnist_report::lock::Lock, RunError> {
+    mnist_report::report::validate_run_name(&spec.run)?;
     let dir = spec.dir();
     let lock = try_lock(&dir.join(RUN_LOCK))?.ok_or_else(|| RunError::Busy(dir.clone()))?;
     let completed = PartReport::new(&spec.part_dir).is_completed(&spec.run)?
