@@ -13,7 +13,9 @@ use cnn::Part3;
 use cnn::serve::ServeArgs;
 use mnist_data::Mnist;
 use mnist_train::bench::{BenchArgs, StepBench};
-use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
+use mnist_train::cli::{ModelArgs, Part, TrainArgs, run_name};
+use mnist_train::export::bench::BenchExportArgs;
+use mnist_train::export::{ExportArgs, export};
 use mnist_train::models::{ConvMethod, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
 use mnist_train::run::{Splits, run};
@@ -23,6 +25,9 @@ const EXAMPLES: &str = "Examples:
   cargo run --release -p cnn -- --quick             a smoke run (report in target/runs/cnn/)
   cargo run --release -p cnn -- predict digit.png   predict with the committed model
   cargo run --release -p cnn -- predict test.csv --csv submission.csv
+  cargo run --release -p cnn -- export --onnx cnn.onnx          the committed model as ONNX
+  cargo run --release -p cnn -- export --onnx cnn-int8.onnx --int8
+  cargo run --release -p cnn -- bench-export        Burn against ONNX f32 and int8
   cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/
   cargo run --release -p cnn -- bench
   cargo run --release -p cnn -- bench-serve         time the drawing page's requests";
@@ -37,6 +42,23 @@ enum Command {
         args: PredictArgs,
         #[command(flatten)]
         model: ModelArgs<Part3>,
+    },
+    /// Export the trained CNN to ONNX (f32 or int8 weights), checked against
+    /// Burn with tract.
+    Export {
+        #[command(flatten)]
+        args: ExportArgs,
+        #[command(flatten)]
+        model: ModelArgs<Part3>,
+    },
+    /// Time the trained CNN in Burn against its ONNX exports (f32 and int8
+    /// weights) in tract: file size, test accuracy, inference time.
+    BenchExport {
+        #[command(flatten)]
+        bench: BenchExportArgs,
+        /// The trained model: a run's checkpoint folder or the run's folder.
+        #[arg(long, value_name = "DIR", default_value_os_t = Part3::committed_model_dir())]
+        model: std::path::PathBuf,
     },
     /// Serve a page to draw digits on, read live by a trained CNN.
     Serve(ServeArgs),
@@ -109,6 +131,12 @@ fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
         Command::Train(args) => train_cnn(args),
         Command::Predict { args, model } => {
             Ok(predict(&args, &model.checkpoints()?, model.backend)?)
+        }
+        Command::Export { args, model } => Ok(export(&args, &model.checkpoints()?, model.backend)?),
+        Command::BenchExport { bench, model } => {
+            let checkpoints =
+                mnist_train::inference::model_dir(&model, "cargo run --release -p cnn")?;
+            Ok(bench.print(&checkpoints)?)
         }
         Command::Serve(args) => Ok(cnn::serve::run(args)?),
         Command::Bench(args) => bench(args),

@@ -23,6 +23,10 @@ const DIGIT: usize = 28;
 pub const MAX_COUNT: usize = 500_000;
 const _: () = assert!(MAX_COUNT * HEIGHT * WIDTH <= idx::MAX_IDX_DATA_BYTES);
 
+/// Seed of the course's composed sets: every run trains and tests on the
+/// same images, whatever its own seed.
+pub const COURSE_SEED: u64 = 1;
+
 /// The course's set sizes.
 pub const TRAIN_COUNT: usize = 40_000;
 pub const TEST_COUNT: usize = 4_000;

@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod evaluate;
+pub mod export;
 pub mod image_input;
 pub mod inference;
 pub mod loss;

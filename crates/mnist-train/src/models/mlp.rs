@@ -31,11 +31,11 @@ pub struct MlpConfig {
 
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
-    hidden: Vec<Linear<B>>,
-    heads: Vec<Linear<B>>,
-    dropout: Dropout,
+    pub hidden: Vec<Linear<B>>,
+    pub heads: Vec<Linear<B>>,
+    pub dropout: Dropout,
     #[module(skip)]
-    activation: Activation,
+    pub activation: Activation,
 }
 
 impl MlpConfig {
