@@ -61,6 +61,16 @@ impl MlpConfig {
 }
 
 impl<B: Backend> Mlp<B> {
+    /// The hidden layers, the input's side first.
+    pub fn hidden_layers(&self) -> &[Linear<B>] {
+        &self.hidden
+    }
+
+    /// The output heads, one per digit.
+    pub fn heads(&self) -> &[Linear<B>] {
+        &self.heads
+    }
+
     /// Logits, one `[batch, 10]` tensor per head.
     pub fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
         let features = self.features(images);

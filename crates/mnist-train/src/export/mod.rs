@@ -1,0 +1,3 @@
+//! A trained model in the formats other frameworks read.
+
+pub mod safetensors;
