@@ -108,18 +108,21 @@ pub fn pytorch_tensors<B: Backend>(
     config: &ModelConfig,
 ) -> Result<Vec<PytorchTensor>, ExportError> {
     let mut tensors = Vec::new();
-    // Index in the `nn.Sequential` of the layer after the body.
-    let (body_length, heads) = match (model, config) {
+    // The layers before the heads, and the index in the `nn.Sequential`
+    // that a single head takes after them.
+    let (head_index, heads) = match (model, config) {
         (Model::Cnn(cnn), ModelConfig::Cnn(_)) => {
             let body = if cnn.heads.len() == 1 { "" } else { "body." };
+            // 0 Conv2d, 1 ReLU, 2 MaxPool2d, 3 Conv2d, 4 ReLU, 5 MaxPool2d,
+            // 6 Flatten, 7 Linear, 8 Dropout.
             conv(&mut tensors, &format!("{body}0"), &cnn.conv1);
             conv(&mut tensors, &format!("{body}3"), &cnn.conv2);
             linear(&mut tensors, &format!("{body}7"), &cnn.hidden);
-            // 7 Linear, 8 Dropout.
             (9, cnn.heads.as_slice())
         }
         (Model::Mlp(mlp), ModelConfig::Mlp(mlp_config)) => {
             let body = if mlp.heads().len() == 1 { "" } else { "body." };
+            // Linear, activation and, if the model has some, Dropout.
             let modules_per_layer = if mlp_config.dropout > 0.0 { 3 } else { 2 };
             // 0 is the Flatten.
             let mut index = 1;
@@ -146,7 +149,7 @@ pub fn pytorch_tensors<B: Backend>(
         });
     }
     if let [head] = heads {
-        linear(&mut tensors, &body_length.to_string(), head);
+        linear(&mut tensors, &head_index.to_string(), head);
     } else {
         for (head, name) in heads.iter().zip(HEAD_NAMES) {
             linear(&mut tensors, name, head);
