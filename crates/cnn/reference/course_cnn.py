@@ -10,6 +10,16 @@ paired comparisons with the Burn part on the same machine (needs torch, numpy).
                                         32, as `cnn bench` times it: median
                                         of 3 rounds, split into forward,
                                         backward and optimiser
+    python course_cnn.py evaluate FILE  the Burn part's trained model,
+                                        exported to safetensors in
+                                        PyTorch's layout, loaded into the
+                                        course CNN below and tested on the
+                                        10,000 test images
+
+Exporting the committed model first:
+
+    cargo run --release -p cnn -- export --pytorch /tmp/cnn.safetensors
+    python crates/cnn/reference/course_cnn.py evaluate /tmp/cnn.safetensors
 """
 import gzip
 import sys
@@ -24,6 +34,7 @@ import torch.nn.functional as F
 MNIST = Path(__file__).resolve().parents[3] / "datasets" / "mnist"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mnist-train" / "reference"))
 from raw_step import time_raw_step  # noqa: E402
+from safetensors_file import load_exported  # noqa: E402
 
 
 def idx(name, header):
@@ -85,7 +96,21 @@ def time_step(steps):
     return time_raw_step(model, sgd, lambda m: F.cross_entropy(m(x), y), steps)
 
 
+def evaluate(path):
+    """Test accuracy of the exported model at `path` in the course CNN."""
+    def build(config):
+        cnn = config.get("Cnn", {})
+        if (cnn.get("height"), cnn.get("width"), cnn.get("heads")) != (28, 28, 1):
+            return f"holds {config}, not the course CNN (28x28, one head)"
+        return course_cnn()
+
+    return accuracy(load_exported(path, build), 10_000)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "evaluate":
+        print(f"{sys.argv[2]}: {evaluate(sys.argv[2]):.2f} % on 10,000 test images")
+        sys.exit()
     if sys.argv[1] == "step":
         steps = int(sys.argv[2]) if len(sys.argv) > 2 else 50
         rounds = np.array([time_step(steps) for _ in range(3)])

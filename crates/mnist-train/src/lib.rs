@@ -9,6 +9,7 @@
 //!   [`loss`], [`optimizer`]);
 //! - [`evaluate`]: accuracy, loss and predictions;
 //! - [`checkpoint`]: best and last checkpoints, `--resume`;
+//! - [`export`]: a trained model in other frameworks' formats;
 //! - [`backend`]: `--backend` picks a backend type at run time;
 //! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
 //! - [`cli`], [`predict`], [`bench`], [`inference`]: what every part's

@@ -7,6 +7,22 @@ machine (needs torch, numpy).
                                        rounds of STEPS steps (default 50),
                                        split into forward, backward and
                                        optimiser, and the epoch of 562 steps
+    python two_digit_step.py evaluate FILE PREFIX
+                                       the Burn part's trained model,
+                                       exported to safetensors in PyTorch's
+                                       layout, loaded into its network below
+                                       (cnn or mlp, by the file's metadata)
+                                       and tested on the two-digit set at
+                                       PREFIX: accuracy of each head, and of
+                                       both right
+
+The course's 4,000 test images are composed by the Rust side (seed 1, from
+MNIST's test split); `mnist-data compose` writes them as IDX:
+
+    cargo run -p mnist-data -- compose --out /tmp/two-digit-test
+    cargo run --release -p two-digit -- export --pytorch /tmp/two-digit-cnn.safetensors
+    python crates/two-digit/reference/two_digit_step.py evaluate \
+        /tmp/two-digit-cnn.safetensors /tmp/two-digit-test
 """
 import gzip
 import sys
@@ -20,6 +36,7 @@ import torch.nn.functional as F
 MNIST = Path(__file__).resolve().parents[3] / "datasets" / "mnist"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mnist-train" / "reference"))
 from raw_step import time_raw_step  # noqa: E402
+from safetensors_file import load_exported  # noqa: E402
 BATCH, STEPS_PER_EPOCH = 64, 36_000 // 64
 
 
@@ -79,7 +96,60 @@ def time_step(make_model, batch, steps):
     return time_raw_step(model, sgd, loss_of, steps)
 
 
+def read_idx(path):
+    """An IDX file of unsigned bytes, plain or gzip, as an array of its shape."""
+    raw = (gzip.open if str(path).endswith(".gz") else open)(path, "rb").read()
+    rank = raw[3]
+    shape = np.frombuffer(raw[4:4 + 4 * rank], ">u4")
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * rank).reshape(shape)
+
+
+def composed_set(prefix):
+    """The two-digit set `mnist-data compose --out PREFIX` wrote (with or
+    without --gzip): images [n, 1, 42, 28] in [0, 1], labels [n, 2]."""
+    found = []
+    for name in ("images-idx3-ubyte", "labels-idx2-ubyte"):
+        paths = [Path(f"{prefix}-{name}{gz}") for gz in ("", ".gz")]
+        path = next((p for p in paths if p.is_file()), None)
+        if path is None:
+            raise SystemExit(f"error: no {paths[0]} (nor .gz): write it with "
+                             f"`cargo run -p mnist-data -- compose --out {prefix}`")
+        found.append(read_idx(path))
+    images, labels = found
+    if images.shape[1:] != (42, 28) or labels.shape != (len(images), 2):
+        raise SystemExit(f"error: {prefix}: images {images.shape} and labels {labels.shape} "
+                         "are not a two-digit set (n×42×28, n×2)")
+    return torch.tensor(images.astype(np.float32) / 255).reshape(-1, 1, 42, 28), labels
+
+
+def evaluate(path, prefix):
+    """Accuracy (%) of the exported model at `path` on the set at `prefix`:
+    (first digit, second digit, both)."""
+    def build(config):
+        two_digits = {"height": 42, "width": 28, "heads": 2}
+        for kind, make_model, fits in (("Cnn", cnn, two_digits),
+                                       ("Mlp", mlp, {**two_digits, "hidden": [64, 64],
+                                                     "activation": "Relu"})):
+            if all(config.get(kind, {}).get(key) == value for key, value in fits.items()):
+                return make_model()
+        return f"holds {config}, not one of Part 4's two networks"
+
+    model = load_exported(path, build)
+    images, labels = composed_set(prefix)
+    model.eval()
+    with torch.no_grad():
+        outputs = [model(batch) for batch in images.split(500)]
+    first, second = (torch.cat(head) for head in zip(*outputs))
+    right = np.stack([first.argmax(1).numpy(), second.argmax(1).numpy()], 1) == labels
+    return 100 * right[:, 0].mean(), 100 * right[:, 1].mean(), 100 * right.all(1).mean()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["evaluate"]:
+        first, second, both = evaluate(sys.argv[2], sys.argv[3])
+        print(f"{sys.argv[2]}: first digit {first:.3f} %, second {second:.3f} %, "
+              f"both {both:.3f} % on the set {sys.argv[3]}")
+        sys.exit()
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     batch = two_digit_batch()
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod network;
 pub mod onnx;
 pub mod onnx_run;
+pub mod safetensors;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,10 @@ pub struct ExportArgs {
     /// (about four times smaller).
     #[arg(long, requires = "onnx")]
     pub int8: bool,
+    /// Write the weights as safetensors in PyTorch's layout (the reference
+    /// scripts' `evaluate` loads them) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pytorch: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,8 @@ pub enum ExportError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error(transparent)]
+    Safetensors(#[from] safetensors::SafetensorsError),
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
     #[error("{path}: tract cannot run it: {message}")]
@@ -80,6 +87,9 @@ impl ExportArgs {
     pub fn validate(&self) -> Result<(), ExportError> {
         if let Some(path) = &self.onnx {
             check_output_path("--onnx", path)?;
+        }
+        if let Some(path) = &self.pytorch {
+            check_output_path("--pytorch", path)?;
         }
         Ok(())
     }
@@ -135,8 +145,8 @@ pub fn export(
         type Output = Result<(), ExportError>;
         fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
             let trained = TrainedModel::<B::InnerBackend>::load(self.checkpoints, &device)?;
-            let test = course_test_set(trained.config.image_size())?;
             if let Some(path) = &self.args.onnx {
+                let test = course_test_set(trained.config.image_size())?;
                 let weights = if self.args.int8 {
                     Weights::Int8
                 } else {
@@ -145,6 +155,21 @@ pub fn export(
                 let metadata = metadata(&trained.config, self.checkpoints, weights);
                 let check = write_onnx(&trained, &device, path, weights, &metadata, &test)?;
                 print_onnx_check(path, weights, &check);
+            }
+            if let Some(path) = &self.args.pytorch {
+                let provenance = training_provenance(self.checkpoints)
+                    .map(|trained| ("trained".to_string(), trained));
+                safetensors::write_safetensors(
+                    &trained.model,
+                    &trained.config,
+                    &provenance.into_iter().collect(),
+                    path,
+                )?;
+                println!(
+                    "Wrote {} (safetensors in PyTorch's layout; the reference scripts' \
+                     `evaluate` loads it)",
+                    path.display()
+                );
             }
             Ok(())
         }
