@@ -257,6 +257,7 @@ fn export_paths_are_checked_before_any_work() {
     let args = |path: &Path| ExportArgs {
         onnx: Some(path.to_path_buf()),
         int8: false,
+        pytorch: None,
     };
     let message = args(&missing).validate().expect_err("refused").to_string();
     assert!(message.contains("no-such-folder"), "{message}");
