@@ -14,6 +14,9 @@ use crate::backend::{BackendKind, BackendTask, TrainBackend, run_on};
 use crate::checkpoint::MODEL_FILE;
 use crate::evaluate::evaluate;
 use crate::inference::{LoadError, TrainedModel};
+use crate::models::{ConvMethod, Model};
+use crate::ops::CnnOps;
+use mnist_data::Dataset;
 
 /// `bench-export`'s options.
 #[derive(clap::Args, Clone, Debug)]
@@ -47,7 +50,8 @@ pub const BATCH: usize = 256;
 pub struct DeploymentRow {
     pub runtime: String,
     pub weights: &'static str,
-    pub bytes: u64,
+    /// The file's size, where the model is kept in one.
+    pub bytes: Option<u64>,
     pub accuracy: f64,
     /// Median milliseconds for one image, and for a batch of [`BATCH`].
     pub single_ms: f64,
@@ -90,6 +94,7 @@ pub fn deployment_table(
                 single_ms: time_ms(|| burn_run(1), repeats)?,
                 batch_ms: time_ms(|| burn_run(BATCH), repeats)?,
             }];
+            rows.push(burn_int8_row(&trained, &device, backend, test, repeats)?);
             let folder = tempfile::tempdir().map_err(|e| ExportError::Write {
                 path: std::env::temp_dir(),
                 message: e.to_string(),
@@ -103,7 +108,7 @@ pub fn deployment_table(
                 rows.push(DeploymentRow {
                     runtime: "ONNX in tract".into(),
                     weights: name,
-                    bytes: check.bytes as u64,
+                    bytes: Some(check.bytes as u64),
                     accuracy: check.accuracy.0,
                     single_ms: time_ms(|| tract_run(1), repeats)?,
                     batch_ms: time_ms(|| tract_run(BATCH), repeats)?,
@@ -119,6 +124,43 @@ pub fn deployment_table(
     run_on(backend, task).map_err(LoadError::from)?
 }
 
+/// Burn's own int8: the weights quantized per tensor (`quantize_weights`),
+/// the CNN's convolutions by Burn's layers, which read quantized weights.
+fn burn_int8_row<B: CnnOps>(
+    trained: &TrainedModel<B>,
+    device: &B::Device,
+    backend: BackendKind,
+    test: &Dataset,
+    repeats: usize,
+) -> Result<DeploymentRow, ExportError> {
+    use burn::module::{Module, Quantizer};
+    use burn::tensor::quantization::{Calibration, QuantScheme};
+    let mut model = trained.model.clone();
+    if let Model::Cnn(cnn) = &mut model {
+        cnn.conv = ConvMethod::Layers;
+    }
+    let model = model.quantize_weights(&mut Quantizer {
+        calibration: Calibration::MinMax,
+        scheme: QuantScheme::default(),
+    });
+    let quantized = TrainedModel {
+        config: trained.config.clone(),
+        model,
+    };
+    let run = |n: usize| {
+        burn_logits(&quantized, &test.images, n, device);
+        Ok(())
+    };
+    Ok(DeploymentRow {
+        runtime: format!("Burn ({backend}), quantize_weights"),
+        weights: "int8",
+        bytes: None,
+        accuracy: evaluate(&quantized.model, test, device).accuracy_all_heads,
+        single_ms: time_ms(|| run(1), repeats)?,
+        batch_ms: time_ms(|| run(BATCH), repeats)?,
+    })
+}
+
 /// The rows as a Markdown table.
 fn markdown(model: &str, rows: &[DeploymentRow], test_images: usize) -> String {
     let mut table = format!(
@@ -127,10 +169,11 @@ fn markdown(model: &str, rows: &[DeploymentRow], test_images: usize) -> String {
     );
     for row in rows {
         table.push_str(&format!(
-            "| {} | {} | {:.0} KB | {:.2} % | {:.3} ms | {:.2} ms |\n",
+            "| {} | {} | {} | {:.2} % | {:.3} ms | {:.2} ms |\n",
             row.runtime,
             row.weights,
-            row.bytes as f64 / 1000.0,
+            row.bytes
+                .map_or("—".to_string(), |b| format!("{:.0} KB", b as f64 / 1000.0)),
             100.0 * row.accuracy,
             row.single_ms,
             row.batch_ms
@@ -154,6 +197,6 @@ fn time_ms(
     Ok(median(times).unwrap_or(f64::NAN))
 }
 
-fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
+fn file_size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
 }
