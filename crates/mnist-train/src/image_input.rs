@@ -4,6 +4,7 @@
 //! and placed in a 28×28 field so that the ink's centre of mass is at the
 //! centre.
 
+use std::io::Read;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
@@ -38,9 +39,45 @@ pub enum DigitError {
     Blank,
 }
 
-/// Reads an image file (PNG, or any format the `image` crate knows by its
+/// The file extensions of the image formats read. Files are also
+/// recognised as images by their first bytes ([`is_image_file`]).
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"];
+
+/// Whether `path` holds an image: its first bytes are an image format's
+/// signature, or its extension is one of [`IMAGE_EXTENSIONS`]. An IDX or
+/// CSV file starts with no image signature, whatever its name.
+pub fn is_image_file(path: &Path) -> bool {
+    let named_as_image = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|i| e.eq_ignore_ascii_case(i)));
+    named_as_image || starts_like_an_image(path)
+}
+
+/// Whether the file's first bytes are an image format's signature (false
+/// if it cannot be read: the reader chosen then names the problem).
+fn starts_like_an_image(path: &Path) -> bool {
+    let mut start = Vec::with_capacity(16);
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    file.take(16).read_to_end(&mut start).is_ok() && image::guess_format(&start).is_ok()
+}
+
+/// Reads an image file (PNG, JPEG, BMP, GIF, WebP or TIFF, known by its
 /// content) and prepares it as a 28×28 MNIST-style digit.
 pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
+    load_image(path, mnist_style)
+}
+
+/// Reads an image file (PNG, JPEG, BMP, GIF, WebP or TIFF, known by its
+/// content) and prepares its greyscale with `prepare`, which gives `None`
+/// when there is no ink: [`mnist_style`] for a digit,
+/// [`two_digit_style`](crate::two_digit_image::two_digit_style) for part 4.
+pub fn load_image(
+    path: &Path,
+    prepare: impl Fn(&GrayImage) -> Option<Vec<u8>>,
+) -> Result<Vec<u8>, ImageInputError> {
     let size = std::fs::metadata(path)
         .map_err(|e| read_error(path, e))?
         .len();
@@ -51,7 +88,7 @@ pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
-    digit_from_bytes(&bytes, MAX_PHOTO_SIDE).map_err(|e| match e {
+    image_from_bytes(&bytes, MAX_PHOTO_SIDE, prepare).map_err(|e| match e {
         DigitError::Blank => ImageInputError::Blank {
             path: path.display().to_string(),
         },
@@ -60,12 +97,22 @@ pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
     })
 }
 
-/// Decodes an encoded image (PNG, or any format the `image` crate knows by
-/// its content) and prepares it as a 28×28 MNIST-style digit: what
-/// `predict` does with an image file and `serve` with a drawing. Images
-/// more than `max_side` pixels wide or high are refused before decoding:
-/// a small compressed file can ask for gigabytes.
+/// Decodes an encoded image (any format the `image` crate is built with,
+/// known by its content) and prepares it as a 28×28 MNIST-style digit:
+/// what `predict` does with an image file and `serve` with a drawing.
+/// Images more than `max_side` pixels wide or high are refused before
+/// decoding: a small compressed file can ask for gigabytes.
 pub fn digit_from_bytes(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, DigitError> {
+    image_from_bytes(bytes, max_side, mnist_style)
+}
+
+/// Decodes an encoded image as [`digit_from_bytes`] does and prepares its
+/// greyscale with `prepare` (`None`: no ink).
+pub fn image_from_bytes(
+    bytes: &[u8],
+    max_side: u32,
+    prepare: impl Fn(&GrayImage) -> Option<Vec<u8>>,
+) -> Result<Vec<u8>, DigitError> {
     let reader = || {
         image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
@@ -84,11 +131,12 @@ pub fn digit_from_bytes(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, DigitErr
     let image = reader()?
         .decode()
         .map_err(|e| DigitError::NotImage(e.to_string()))?;
-    mnist_style(&on_white(&image)).ok_or(DigitError::Blank)
+    prepare(&on_white(&image)).ok_or(DigitError::Blank)
 }
 
-/// The image in grey, its transparent parts white: a drawing exported with
-/// a transparent background is dark ink on paper, not ink on black.
+/// The image in grey (whatever its colours, palette or bit depth), its
+/// transparent parts white: a drawing exported with a transparent
+/// background is dark ink on paper, not ink on black.
 fn on_white(image: &image::DynamicImage) -> GrayImage {
     if !image.color().has_alpha() {
         return image.to_luma8();
@@ -103,21 +151,8 @@ fn on_white(image: &image::DynamicImage) -> GrayImage {
 
 /// The MNIST preprocessing of a greyscale image; `None` if it has no ink.
 pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
-    let mut gray = gray.clone();
-    if background_is_light(&gray) {
-        imageops::invert(&mut gray);
-    }
-    // Crop to the ink's bounding box.
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in gray.enumerate_pixels() {
-        if p[0] > INK {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-    }
-    if x0 > x1 {
-        return None;
-    }
-    let crop = imageops::crop_imm(&gray, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image();
+    let gray = ink_bright(gray);
+    let crop = crop_to_ink(&gray)?;
     // Fit into 20×20, keeping the aspect ratio.
     let (w, h) = crop.dimensions();
     let scale = 20.0 / w.max(h) as f32;
@@ -142,6 +177,30 @@ pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
     let mut field = GrayImage::from_pixel(28, 28, Luma([0]));
     imageops::overlay(&mut field, &digit, left, top);
     Some(field.into_raw())
+}
+
+/// The image with its ink bright on a dark background, inverted if its
+/// background is light.
+pub(crate) fn ink_bright(gray: &GrayImage) -> GrayImage {
+    let mut gray = gray.clone();
+    if background_is_light(&gray) {
+        imageops::invert(&mut gray);
+    }
+    gray
+}
+
+/// The image cropped to its ink's bounding box; `None` if it has no ink.
+pub(crate) fn crop_to_ink(gray: &GrayImage) -> Option<GrayImage> {
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in gray.enumerate_pixels() {
+        if p[0] > INK {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    if x0 > x1 {
+        return None;
+    }
+    Some(imageops::crop_imm(gray, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image())
 }
 
 /// True when the border is mostly light: a dark digit on white paper.

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use mnist_data::Mnist;
 use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
+use mnist_train::predict::PredictArgs;
 use mnist_train::run::run;
 use two_digit::{Model, Part4};
 
@@ -19,6 +20,7 @@ const EXAMPLES: &str = "Examples:
   cargo run --release -p two-digit -- --quick           a smoke run (target/runs/two-digit)
   cargo run --release -p mnist-data -- compose --out /tmp/two
   cargo run --release -p two-digit -- eval --data /tmp/two --json
+  cargo run --release -p two-digit -- predict datasets/two-digit-samples/*.jpg
   cargo run --release -p two-digit -- bench";
 
 #[derive(Subcommand)]
@@ -27,6 +29,15 @@ enum Command {
     Train(Train),
     /// Evaluate a trained model on a two-digit set stored as IDX files.
     Eval(Eval),
+    /// Predict both digits in two-digit images: image files (42x28, or a
+    /// larger picture of two digits one above the other), IDX (n×42×28) or
+    /// CSV.
+    Predict {
+        #[command(flatten)]
+        args: PredictArgs,
+        #[command(flatten)]
+        model: ModelArgs<Part4>,
+    },
     /// Time the training step of both models.
     Bench(Bench),
 }
@@ -76,6 +87,11 @@ fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Train(train)) {
         Command::Train(args) => train_model(args),
         Command::Eval(args) => eval(args),
+        Command::Predict { args, model } => Ok(two_digit::predict_files(
+            &args,
+            &model.checkpoints()?,
+            model.backend,
+        )?),
         Command::Bench(args) => bench(args),
     }
 }
