@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, Luma};
+use image::{GrayImage, ImageFormat, Luma};
 
 /// A pixel counts as ink above this level (of 255) when cropping.
 const INK: u8 = 32;
@@ -128,10 +128,43 @@ pub fn image_from_bytes(
             max: max_side,
         });
     }
+    if reader()?.format() == Some(ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
+        return Err(DigitError::NotImage(
+            "the JPEG data stops before the end of the image: the file is cut short".into(),
+        ));
+    }
     let image = reader()?
         .decode()
         .map_err(|e| DigitError::NotImage(e.to_string()))?;
     prepare(&on_white(&image)).ok_or(DigitError::Blank)
+}
+
+/// Whether a JPEG file holds its whole image: its segments, read from the
+/// start, reach the end-of-image marker (FF D9). The decoder paints what is
+/// missing from a file cut short grey, without an error. Bytes after the
+/// marker (a phone's motion photo appends a video) do not matter, nor do
+/// markers inside a segment (the thumbnail in a photo's EXIF data).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 2; // past the start-of-image marker
+    while at + 1 < bytes.len() {
+        if bytes[at] != 0xFF {
+            at += 1; // compressed image data
+            continue;
+        }
+        match bytes[at + 1] {
+            0xD9 => return true,
+            // A fill byte: the marker is the next one.
+            0xFF => at += 1,
+            // A zero stuffed into image data, or a marker with no segment.
+            0x00 | 0x01 | 0xD0..=0xD8 => at += 2,
+            // A segment: its length (which counts itself) follows.
+            _ => match bytes.get(at + 2..at + 4) {
+                Some(&[high, low]) => at += 2 + usize::from(u16::from_be_bytes([high, low])),
+                _ => return false,
+            },
+        }
+    }
+    false
 }
 
 /// The image in grey (whatever its colours, palette or bit depth), its
@@ -225,7 +258,7 @@ fn read_error(path: &Path, e: impl std::fmt::Display) -> ImageInputError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
+    use image::{DynamicImage, Rgba, RgbaImage};
 
     fn png(image: RgbaImage) -> Vec<u8> {
         let mut bytes = Vec::new();
@@ -260,6 +293,25 @@ mod tests {
             transparent.expect("a digit on a transparent canvas"),
             on_paper
         );
+    }
+
+    #[test]
+    fn a_jpeg_is_complete_only_up_to_its_end_marker() {
+        let mut jpeg = Vec::new();
+        DynamicImage::ImageRgba8(seven(Rgba([255, 255, 255, 255])))
+            .to_rgb8()
+            .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .expect("encodes");
+        assert!(jpeg_is_complete(&jpeg));
+        for cut in [10, 200, jpeg.len() / 2, jpeg.len() - 1] {
+            assert!(!jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
+        }
+        let cut = &jpeg[..jpeg.len() / 2];
+        let message = digit_from_bytes(cut, 1000).unwrap_err().to_string();
+        assert!(message.contains("cut short"), "{message}");
+        jpeg.extend_from_slice(b"a trailer after the image");
+        assert!(jpeg_is_complete(&jpeg));
+        assert!(digit_from_bytes(&jpeg, 1000).is_ok());
     }
 
     #[test]

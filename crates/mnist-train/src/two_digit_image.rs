@@ -94,7 +94,7 @@ mod tests {
         let large = imageops::resize(&two_bars(), 84, 126, FilterType::Nearest);
         let mut photo = GrayImage::from_pixel(400, 300, Luma([190]));
         for (x, y, p) in large.enumerate_pixels() {
-            photo.put_pixel(150 + x, 90 + y, Luma([190 - p[0] * 3 / 4]));
+            photo.put_pixel(150 + x, 90 + y, Luma([190 - p[0] / 4 * 3]));
         }
         let out = two_digit_style(&photo).expect("ink");
         let field = GrayImage::from_raw(FIELD_WIDTH, FIELD_HEIGHT, out).expect("42x28");
