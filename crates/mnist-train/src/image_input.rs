@@ -11,7 +11,7 @@ use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageFormat, Luma};
 
 /// A pixel counts as ink above this level (of 255) when cropping.
-const INK: u8 = 32;
+pub(crate) const INK: u8 = 32;
 
 /// The largest photo side read from a file, in pixels: a phone camera's
 /// photos fit, and decoding one costs at most a few hundred megabytes.

@@ -1,16 +1,18 @@
 //! Pictures of two digits, one above the other, made to look like part 4's
 //! composed images (42×28: the first digit on rows 0–27, the second on rows
 //! 14–41): greyscale, ink bright on a dark background. A 42×28 picture is
-//! taken as it is; any other (a photo or a drawing of two stacked digits,
-//! usually larger and with margins) loses its paper's shade, is cropped to
-//! its ink, scaled keeping its aspect ratio to fit the box two composed
-//! MNIST digits fill, and centred.
+//! taken as it is. Any other (a photo or a drawing of two stacked digits,
+//! usually larger and with margins) loses its paper's shade and is cropped
+//! to its ink; then, if a blank row parts the digits, as on a learner's
+//! paper, each digit is made MNIST-like and the two are composed as part 4
+//! composes them; if they touch, the ink is scaled keeping its aspect ratio
+//! to fit the box two composed digits fill, and centred.
 
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
-use mnist_data::two_digit::{HEIGHT, WIDTH};
+use mnist_data::two_digit::{HEIGHT, WIDTH, compose_pair};
 
-use crate::image_input::{crop_to_ink, ink_bright};
+use crate::image_input::{INK, crop_to_ink, ink_bright, mnist_style};
 
 const FIELD_WIDTH: u32 = WIDTH as u32;
 const FIELD_HEIGHT: u32 = HEIGHT as u32;
@@ -29,19 +31,65 @@ pub fn two_digit_style(gray: &GrayImage) -> Option<Vec<u8>> {
         crop_to_ink(&gray)?;
         return Some(gray.into_raw());
     }
-    let crop = crop_to_ink(&without_paper_shade(&gray))?;
-    let (w, h) = crop.dimensions();
+    let ink = crop_to_ink(&without_paper_shade(&gray))?;
+    match gap_between_digits(&ink) {
+        Some(gap) => each_digit_mnist_style(&ink, gap),
+        None => Some(fitted(&ink)),
+    }
+}
+
+/// Two digits written apart: each made MNIST-like (as `predict` does with
+/// one digit) and the two composed as part 4 composes its images.
+fn each_digit_mnist_style(ink: &GrayImage, gap: u32) -> Option<Vec<u8>> {
+    let first = mnist_style(&in_black_margin(ink, 0, gap))?;
+    let second = mnist_style(&in_black_margin(ink, gap, ink.height()))?;
+    let mut canvas = vec![0; HEIGHT * WIDTH];
+    compose_pair(&first, &second, &mut canvas);
+    Some(canvas)
+}
+
+/// Two digits that touch (an enlarged composed image): the ink scaled,
+/// keeping its aspect ratio, to fit the box two composed digits fill, and
+/// centred.
+fn fitted(ink: &GrayImage) -> Vec<u8> {
+    let (w, h) = ink.dimensions();
     let scale = (INK_WIDTH as f32 / w as f32).min(INK_HEIGHT as f32 / h as f32);
     let (sw, sh) = (
         ((w as f32 * scale).round() as u32).clamp(1, INK_WIDTH),
         ((h as f32 * scale).round() as u32).clamp(1, INK_HEIGHT),
     );
-    let digits = imageops::resize(&crop, sw, sh, FilterType::Triangle);
+    // Shrinking averages each output pixel's area, which keeps strokes as
+    // thin as they are; a smoother filter would thicken them.
+    let digits = if sw <= w && sh <= h {
+        imageops::thumbnail(ink, sw, sh)
+    } else {
+        imageops::resize(ink, sw, sh, FilterType::Triangle)
+    };
     let mut field = GrayImage::from_pixel(FIELD_WIDTH, FIELD_HEIGHT, Luma([0]));
     let left = i64::from((FIELD_WIDTH - sw) / 2);
     let top = i64::from((FIELD_HEIGHT - sh) / 2);
     imageops::overlay(&mut field, &digits, left, top);
-    Some(field.into_raw())
+    field.into_raw()
+}
+
+/// A row without ink in the middle third of the picture, the nearest to
+/// its middle: where the upper digit ends, if the digits are apart.
+fn gap_between_digits(ink: &GrayImage) -> Option<u32> {
+    let (w, h) = ink.dimensions();
+    let empty = |y: u32| (0..w).all(|x| ink.get_pixel(x, y)[0] <= INK);
+    let middle = h / 2;
+    (h / 3..=2 * h / 3)
+        .filter(|&y| y > 0 && y < h && empty(y))
+        .min_by_key(|&y| y.abs_diff(middle))
+}
+
+/// Rows `top..bottom` of the image in a black margin, so that the border
+/// of each digit's picture is background.
+fn in_black_margin(ink: &GrayImage, top: u32, bottom: u32) -> GrayImage {
+    let rows = imageops::crop_imm(ink, 0, top, ink.width(), bottom - top).to_image();
+    let mut framed = GrayImage::new(rows.width() + 4, rows.height() + 4);
+    imageops::overlay(&mut framed, &rows, 2, 2);
+    framed
 }
 
 /// The picture with its background black and its brightest ink white: a
@@ -89,9 +137,15 @@ mod tests {
     }
 
     #[test]
-    fn a_larger_picture_is_cropped_scaled_and_centred_keeping_its_layout() {
-        // The bars three times larger, dark on grey paper, with wide margins.
-        let large = imageops::resize(&two_bars(), 84, 126, FilterType::Nearest);
+    fn touching_digits_are_scaled_to_fit_and_centred() {
+        // A "7"-like hook (a bar 16 wide over a stroke 33 high), three times
+        // larger, dark on grey paper, with wide margins.
+        let touching = GrayImage::from_fn(FIELD_WIDTH, FIELD_HEIGHT, |x, y| {
+            let ink =
+                (10..18).contains(&x) && (5..38).contains(&y) || (6..22).contains(&x) && y == 5;
+            Luma([if ink { 220 } else { 0 }])
+        });
+        let large = imageops::resize(&touching, 84, 126, FilterType::Nearest);
         let mut photo = GrayImage::from_pixel(400, 300, Luma([190]));
         for (x, y, p) in large.enumerate_pixels() {
             photo.put_pixel(150 + x, 90 + y, Luma([190 - p[0] / 4 * 3]));
@@ -99,17 +153,38 @@ mod tests {
         let out = two_digit_style(&photo).expect("ink");
         let field = GrayImage::from_raw(FIELD_WIDTH, FIELD_HEIGHT, out).expect("42x28");
         let crop = crop_to_ink(&field).expect("ink");
-        // The ink fills the box's height, centred, and the gap between the
-        // bars is still there.
         assert_eq!(crop.height(), INK_HEIGHT);
-        let rows_with_ink: Vec<bool> = (0..FIELD_HEIGHT)
-            .map(|y| (0..FIELD_WIDTH).any(|x| field.get_pixel(x, y)[0] > 32))
-            .collect();
-        let first = rows_with_ink.iter().position(|&r| r).expect("ink");
-        assert_eq!(first, ((FIELD_HEIGHT - INK_HEIGHT) / 2) as usize);
-        assert!(!rows_with_ink[first + INK_HEIGHT as usize / 2]);
+        let first_row = (0..FIELD_HEIGHT)
+            .find(|&y| (0..FIELD_WIDTH).any(|x| field.get_pixel(x, y)[0] > INK))
+            .expect("ink");
+        assert_eq!(first_row, (FIELD_HEIGHT - INK_HEIGHT) / 2);
         // The paper is black.
         assert_eq!(field.get_pixel(0, 0)[0], 0);
+    }
+
+    #[test]
+    fn digits_apart_are_each_made_mnist_like_and_composed() {
+        // A "7" and a "1", each on its own, then one above the other with a
+        // blank band between them, in a larger picture.
+        let seven = GrayImage::from_fn(60, 80, |x, y| {
+            let bar = y < 10;
+            let stroke = (x as i64 - (60 - y as i64 * 5 / 8)).abs() < 5;
+            Luma([if bar || stroke { 255 } else { 0 }])
+        });
+        let one = GrayImage::from_fn(30, 80, |x, _| {
+            Luma([if (8..22).contains(&x) { 255 } else { 0 }])
+        });
+        let mut picture = GrayImage::new(200, 300);
+        imageops::overlay(&mut picture, &seven, 70, 40);
+        imageops::overlay(&mut picture, &one, 90, 150);
+
+        let mut expected = vec![0; HEIGHT * WIDTH];
+        compose_pair(
+            &mnist_style(&seven).expect("ink"),
+            &mnist_style(&one).expect("ink"),
+            &mut expected,
+        );
+        assert_eq!(two_digit_style(&picture), Some(expected));
     }
 
     #[test]
