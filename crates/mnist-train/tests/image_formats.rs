@@ -25,7 +25,7 @@ fn committed_cnn() -> TrainedModel<Inner> {
 fn digit(i: usize) -> GrayImage {
     let pixels = common::mnist().test.images.image(i).to_vec();
     let ink_on_black = GrayImage::from_raw(28, 28, pixels).expect("28x28");
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         return ink_on_black;
     }
     let mut paper = imageops::resize(&ink_on_black, 84, 84, FilterType::Triangle);

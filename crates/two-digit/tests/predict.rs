@@ -50,7 +50,7 @@ fn write_all(
     ext: &str,
     write: impl Fn(&GrayImage, &Path),
 ) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
+    std::fs::create_dir_all(dir).expect("creates the folder");
     (0..set.len())
         .map(|i| {
             let file = dir.join(format!("{i:03}.{ext}"));
@@ -61,7 +61,7 @@ fn write_all(
 }
 
 fn jpeg(gray: &GrayImage, file: &Path) {
-    let out = std::fs::File::create(file).unwrap();
+    let out = std::fs::File::create(file).expect("creates the file");
     image::codecs::jpeg::JpegEncoder::new_with_quality(out, 90)
         .encode_image(gray)
         .expect("encodes");
@@ -127,7 +127,7 @@ fn image_files_are_read_as_eval_reads_the_same_images() {
     // The IDX file itself, as predict reads it: the PNGs' predictions.
     let idx = dir.path().join("set-images-idx3-ubyte");
     assert_eq!(
-        predict_csv(dir.path(), &[idx.clone()]),
+        predict_csv(dir.path(), std::slice::from_ref(&idx)),
         predict_csv(dir.path(), &pngs)
     );
 
