@@ -218,8 +218,8 @@ pub enum PredictFilesError {
     Predict(#[from] PredictError),
 }
 
-/// Predicts both digits of every image in `args.files` (image files or IDX
-/// n×42×28) with the two-digit model in `model_dir`, on `backend`:
+/// Predicts both digits of every image in `args.files` (image files, IDX
+/// n×42×28 or CSV) with the two-digit model in `model_dir`, on `backend`:
 /// one line per image, or a CSV with [`LABEL_COLUMNS`].
 pub fn predict_files(
     args: &PredictArgs,

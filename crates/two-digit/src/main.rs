@@ -30,7 +30,8 @@ enum Command {
     /// Evaluate a trained model on a two-digit set stored as IDX files.
     Eval(Eval),
     /// Predict both digits in two-digit images: image files (42x28, or a
-    /// larger picture of two digits one above the other) or IDX (n×42×28).
+    /// larger picture of two digits one above the other), IDX (n×42×28) or
+    /// CSV (42x28 pixels a row).
     Predict {
         #[command(flatten)]
         args: PredictArgs,

@@ -1,7 +1,7 @@
 //! `two-digit predict` end to end with the committed CNN: composed test
 //! images written as PNG and JPEG files read as `eval` reads the same set,
 //! the same digits drawn apart on paper read about as well, the CSV's
-//! format, IDX input, and one-line errors.
+//! format, IDX and CSV input, and one-line errors.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -124,12 +124,21 @@ fn image_files_are_read_as_eval_reads_the_same_images() {
         eval.test_accuracy_both
     );
 
-    // The IDX file itself, as predict reads it: the PNGs' predictions.
+    // The IDX file itself, and the images as CSV rows (pixels only): the
+    // PNGs' predictions.
     let idx = dir.path().join("set-images-idx3-ubyte");
-    assert_eq!(
-        predict_csv(dir.path(), std::slice::from_ref(&idx)),
-        predict_csv(dir.path(), &pngs)
-    );
+    let rows: Vec<String> = (0..set.len())
+        .map(|i| {
+            let pixels: Vec<String> = set.images.image(i).iter().map(u8::to_string).collect();
+            pixels.join(",") + "\n"
+        })
+        .collect();
+    let csv = dir.path().join("set.csv");
+    std::fs::write(&csv, rows.concat()).unwrap();
+    let from_pngs = predict_csv(dir.path(), &pngs);
+    let from_idx_and_csv = predict_csv(dir.path(), &[idx, csv]);
+    assert_eq!(from_idx_and_csv[..IMAGES], from_pngs[..]);
+    assert_eq!(from_idx_and_csv[IMAGES..], from_pngs[..]);
 
     // The same pairs of digits as a learner would draw them: three times
     // larger, dark on light grey paper, apart, with wide margins.
