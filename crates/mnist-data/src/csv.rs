@@ -2,11 +2,14 @@
 //!
 //! - `label,pixel0,…,pixel783` with a header (Kaggle digit-recognizer
 //!   `train.csv`) or without (Kaggle "MNIST in CSV");
-//! - `pixel0,…,pixel783` without labels (digit-recognizer `test.csv`).
+//! - `pixel0,…,pixel783` without labels (digit-recognizer `test.csv`);
+//!
+//! and part 4's 42×28 two-digit images the same way: `first,second,
+//! pixel0,…,pixel1175` or `pixel0,…,pixel1175`.
 //!
 //! The layout is recognised from the first row: it is a header when none of
-//! its fields is empty or a number; 785 fields mean labelled, 784
-//! pixel-only. Every later row must have the same number of fields. Gzipped
+//! its fields is empty or a number; 785 fields mean a labelled digit, 784 a
+//! digit alone, 1178 two labelled digits, 1176 two digits alone. Every later row must have the same number of fields. Gzipped
 //! files are read too (recognised by their magic bytes). The file is
 //! streamed, and rows, row length and total size are capped.
 
@@ -17,20 +20,60 @@ use crate::dataset::{Images, Labels};
 use crate::error::{DataError, Result};
 use crate::idx::{Source, read_error};
 
-const SIDE: usize = 28;
-const PIXELS: usize = SIDE * SIDE;
+/// What a row holds: an image of `height × width` pixels after `labels`
+/// labels.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    height: usize,
+    width: usize,
+    labels: usize,
+}
+
+impl Layout {
+    const fn pixels(self) -> usize {
+        self.height * self.width
+    }
+
+    const fn fields(self) -> usize {
+        self.labels + self.pixels()
+    }
+}
+
+/// The layouts read, each known by its number of fields.
+const LAYOUTS: [Layout; 4] = [
+    Layout {
+        height: 28,
+        width: 28,
+        labels: 1,
+    },
+    Layout {
+        height: 28,
+        width: 28,
+        labels: 0,
+    },
+    Layout {
+        height: 42,
+        width: 28,
+        labels: 2,
+    },
+    Layout {
+        height: 42,
+        width: 28,
+        labels: 0,
+    },
+];
 
 /// The most rows read: MNIST's 70,000 digits and room to spare.
 pub const MAX_CSV_ROWS: usize = 100_000;
 
-/// The longest line read: 785 fields of at most 16 bytes each (a header
-/// name such as `pixel783` or a value up to `255`, its separator, and room
-/// for spaces, quotes or `\r`).
-pub const MAX_CSV_LINE_BYTES: u64 = (PIXELS as u64 + 1) * 16;
+/// The longest line read: 1178 fields (two labels and 42×28 pixels) of at
+/// most 16 bytes each (a header name such as `pixel1175` or a value up to
+/// `255`, its separator, and room for spaces, quotes or `\r`).
+pub const MAX_CSV_LINE_BYTES: u64 = (42 * 28 + 2) * 16;
 
 /// The most (decompressed) bytes read from one file: a header and
 /// [`MAX_CSV_ROWS`] rows, each at its longest. The file is streamed: what is
-/// kept is the pixels, at most [`MAX_CSV_ROWS`] × 785 bytes.
+/// kept is the pixels, at most [`MAX_CSV_ROWS`] × 1178 bytes.
 pub const MAX_CSV_BYTES: u64 = (MAX_CSV_ROWS as u64 + 1) * MAX_CSV_LINE_BYTES;
 
 /// Images from a CSV file, with labels if the file has them.
@@ -55,7 +98,7 @@ pub fn read_csv_limited(path: &Path, max_bytes: u64) -> Result<CsvImages> {
         .from_reader(Limited::new(source.reader(), max_bytes));
     let path_buf = || path.to_path_buf();
 
-    let mut labelled: Option<bool> = None;
+    let mut layout: Option<Layout> = None;
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -91,22 +134,26 @@ pub fn read_csv_limited(path: &Path, max_bytes: u64) -> Result<CsvImages> {
         let line = record.position().map_or(0, |p| p.line());
         let is_header = first && is_header(&record);
         first = false;
-        let has_label = *labelled.get_or_insert(match record.len() {
-            n if n == PIXELS + 1 => true,
-            n if n == PIXELS => false,
-            n => {
-                return Err(DataError::CsvFieldCount {
-                    path: path_buf(),
-                    line,
-                    expected: format!("{} (label + {PIXELS} pixels) or {PIXELS}", PIXELS + 1),
-                    found: n,
-                });
-            }
-        });
+        let row = match layout {
+            Some(row) => row,
+            None => match LAYOUTS.iter().find(|l| l.fields() == record.len()) {
+                Some(&row) => *layout.insert(row),
+                None => {
+                    return Err(DataError::CsvFieldCount {
+                        path: path_buf(),
+                        line,
+                        expected: "785 (label + 784 pixels), 784, 1178 (two labels + 42x28 \
+                                   pixels) or 1176"
+                            .into(),
+                        found: record.len(),
+                    });
+                }
+            },
+        };
         if is_header {
             continue;
         }
-        let expected = PIXELS + usize::from(has_label);
+        let expected = row.fields();
         if record.len() != expected {
             return Err(DataError::CsvFieldCount {
                 path: path_buf(),
@@ -115,15 +162,15 @@ pub fn read_csv_limited(path: &Path, max_bytes: u64) -> Result<CsvImages> {
                 found: record.len(),
             });
         }
-        if pixels.len() / PIXELS >= MAX_CSV_ROWS {
+        if pixels.len() / row.pixels() >= MAX_CSV_ROWS {
             return Err(DataError::CsvTooLarge {
                 path: path_buf(),
                 what: format!("line {line}: more than {MAX_CSV_ROWS} rows"),
             });
         }
         let mut fields = record.iter();
-        if has_label {
-            let field = fields.next().unwrap_or_default().trim();
+        for field in fields.by_ref().take(row.labels) {
+            let field = field.trim();
             match field.parse::<u8>() {
                 Ok(label) if label <= 9 => labels.push(label),
                 _ => {
@@ -140,19 +187,18 @@ pub fn read_csv_limited(path: &Path, max_bytes: u64) -> Result<CsvImages> {
             let value = field.parse::<u8>().map_err(|_| DataError::CsvPixel {
                 path: path_buf(),
                 line,
-                column: i + 1 + usize::from(has_label),
+                column: i + 1 + row.labels,
                 value: field.to_string(),
             })?;
             pixels.push(value);
         }
     }
-    let count = pixels.len() / PIXELS;
-    if count == 0 {
+    let Some(row) = layout.filter(|row| pixels.len() >= row.pixels()) else {
         return Err(DataError::Empty { path: path_buf() });
-    }
+    };
     Ok(CsvImages {
-        images: Images::new(count, SIDE, SIDE, pixels),
-        labels: (labelled == Some(true)).then(|| Labels::new(1, labels)),
+        images: Images::new(pixels.len() / row.pixels(), row.height, row.width, pixels),
+        labels: (row.labels > 0).then(|| Labels::new(row.labels, labels)),
     })
 }
 

@@ -1,4 +1,5 @@
-//! CSV digits: the three layouts the seeds' users have, and bad rows.
+//! CSV digits: the three layouts the seeds' users have, two-digit images,
+//! and bad rows.
 mod common;
 
 use mnist_data::DataError;
@@ -185,4 +186,32 @@ fn gzipped_csv_is_recognised_without_a_gz_name() {
     let text = csv_text(2, false, Some("pixel"));
     let path = common::write(dir.path(), "packed.csv", &common::gzip(text.as_bytes()));
     assert_eq!(read_csv(&path).unwrap().images.count, 2);
+}
+
+#[test]
+fn two_digit_images_read_with_two_labels_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = mnist_data::two_digit::compose(&common::mnist().test, 4, 3, 1);
+    for labelled in [true, false] {
+        let mut text = String::new();
+        let mut header: Vec<String> = (0..42 * 28).map(|i| format!("pixel{i}")).collect();
+        if labelled {
+            header.splice(0..0, ["first".to_string(), "second".to_string()]);
+        }
+        text += &header.join(",");
+        text.push('\n');
+        for i in 0..set.len() {
+            let mut fields: Vec<String> = set.images.image(i).iter().map(u8::to_string).collect();
+            if labelled {
+                let labels = set.labels.of(i).iter().map(u8::to_string);
+                fields.splice(0..0, labels);
+            }
+            text += &fields.join(",");
+            text.push('\n');
+        }
+        let path = common::write(dir.path(), "two.csv", text.as_bytes());
+        let read = read_csv(&path).unwrap();
+        assert_eq!(read.images, set.images, "labelled: {labelled}");
+        assert_eq!(read.labels.as_ref(), labelled.then_some(&set.labels));
+    }
 }

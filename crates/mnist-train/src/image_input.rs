@@ -4,13 +4,14 @@
 //! and placed in a 28×28 field so that the ink's centre of mass is at the
 //! centre.
 
+use std::io::Read;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, Luma};
+use image::{GrayImage, ImageFormat, Luma};
 
 /// A pixel counts as ink above this level (of 255) when cropping.
-const INK: u8 = 32;
+pub(crate) const INK: u8 = 32;
 
 /// The largest photo side read from a file, in pixels: a phone camera's
 /// photos fit, and decoding one costs at most a few hundred megabytes.
@@ -38,9 +39,45 @@ pub enum DigitError {
     Blank,
 }
 
-/// Reads an image file (PNG, or any format the `image` crate knows by its
+/// The file extensions of the image formats read. Files are also
+/// recognised as images by their first bytes ([`is_image_file`]).
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"];
+
+/// Whether `path` holds an image: its first bytes are an image format's
+/// signature, or its extension is one of [`IMAGE_EXTENSIONS`]. An IDX or
+/// CSV file starts with no image signature, whatever its name.
+pub fn is_image_file(path: &Path) -> bool {
+    let named_as_image = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|i| e.eq_ignore_ascii_case(i)));
+    named_as_image || starts_like_an_image(path)
+}
+
+/// Whether the file's first bytes are an image format's signature (false
+/// if it cannot be read: the reader chosen then names the problem).
+fn starts_like_an_image(path: &Path) -> bool {
+    let mut start = Vec::with_capacity(16);
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    file.take(16).read_to_end(&mut start).is_ok() && image::guess_format(&start).is_ok()
+}
+
+/// Reads an image file (PNG, JPEG, BMP, GIF, WebP or TIFF, known by its
 /// content) and prepares it as a 28×28 MNIST-style digit.
 pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
+    load_image(path, mnist_style)
+}
+
+/// Reads an image file (PNG, JPEG, BMP, GIF, WebP or TIFF, known by its
+/// content) and prepares its greyscale with `prepare`, which gives `None`
+/// when there is no ink: [`mnist_style`] for a digit,
+/// [`two_digit_style`](crate::two_digit_image::two_digit_style) for part 4.
+pub fn load_image(
+    path: &Path,
+    prepare: impl Fn(&GrayImage) -> Option<Vec<u8>>,
+) -> Result<Vec<u8>, ImageInputError> {
     let size = std::fs::metadata(path)
         .map_err(|e| read_error(path, e))?
         .len();
@@ -51,7 +88,7 @@ pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
-    digit_from_bytes(&bytes, MAX_PHOTO_SIDE).map_err(|e| match e {
+    image_from_bytes(&bytes, MAX_PHOTO_SIDE, prepare).map_err(|e| match e {
         DigitError::Blank => ImageInputError::Blank {
             path: path.display().to_string(),
         },
@@ -60,12 +97,22 @@ pub fn load_digit(path: &Path) -> Result<Vec<u8>, ImageInputError> {
     })
 }
 
-/// Decodes an encoded image (PNG, or any format the `image` crate knows by
-/// its content) and prepares it as a 28×28 MNIST-style digit: what
-/// `predict` does with an image file and `serve` with a drawing. Images
-/// more than `max_side` pixels wide or high are refused before decoding:
-/// a small compressed file can ask for gigabytes.
+/// Decodes an encoded image (any format the `image` crate is built with,
+/// known by its content) and prepares it as a 28×28 MNIST-style digit:
+/// what `predict` does with an image file and `serve` with a drawing.
+/// Images more than `max_side` pixels wide or high are refused before
+/// decoding: a small compressed file can ask for gigabytes.
 pub fn digit_from_bytes(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, DigitError> {
+    image_from_bytes(bytes, max_side, mnist_style)
+}
+
+/// Decodes an encoded image as [`digit_from_bytes`] does and prepares its
+/// greyscale with `prepare` (`None`: no ink).
+pub fn image_from_bytes(
+    bytes: &[u8],
+    max_side: u32,
+    prepare: impl Fn(&GrayImage) -> Option<Vec<u8>>,
+) -> Result<Vec<u8>, DigitError> {
     let reader = || {
         image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
@@ -81,14 +128,48 @@ pub fn digit_from_bytes(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, DigitErr
             max: max_side,
         });
     }
+    if reader()?.format() == Some(ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
+        return Err(DigitError::NotImage(
+            "the JPEG data stops before the end of the image: the file is cut short".into(),
+        ));
+    }
     let image = reader()?
         .decode()
         .map_err(|e| DigitError::NotImage(e.to_string()))?;
-    mnist_style(&on_white(&image)).ok_or(DigitError::Blank)
+    prepare(&on_white(&image)).ok_or(DigitError::Blank)
 }
 
-/// The image in grey, its transparent parts white: a drawing exported with
-/// a transparent background is dark ink on paper, not ink on black.
+/// Whether a JPEG file holds its whole image: its segments, read from the
+/// start, reach the end-of-image marker (FF D9). The decoder paints what is
+/// missing from a file cut short grey, without an error. Bytes after the
+/// marker (a phone's motion photo appends a video) do not matter, nor do
+/// markers inside a segment (the thumbnail in a photo's EXIF data).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 2; // past the start-of-image marker
+    while at + 1 < bytes.len() {
+        if bytes[at] != 0xFF {
+            at += 1; // compressed image data
+            continue;
+        }
+        match bytes[at + 1] {
+            0xD9 => return true,
+            // A fill byte: the marker is the next one.
+            0xFF => at += 1,
+            // A zero stuffed into image data, or a marker with no segment.
+            0x00 | 0x01 | 0xD0..=0xD8 => at += 2,
+            // A segment: its length (which counts itself) follows.
+            _ => match bytes.get(at + 2..at + 4) {
+                Some(&[high, low]) => at += 2 + usize::from(u16::from_be_bytes([high, low])),
+                _ => return false,
+            },
+        }
+    }
+    false
+}
+
+/// The image in grey (whatever its colours, palette or bit depth), its
+/// transparent parts white: a drawing exported with a transparent
+/// background is dark ink on paper, not ink on black.
 fn on_white(image: &image::DynamicImage) -> GrayImage {
     if !image.color().has_alpha() {
         return image.to_luma8();
@@ -103,21 +184,8 @@ fn on_white(image: &image::DynamicImage) -> GrayImage {
 
 /// The MNIST preprocessing of a greyscale image; `None` if it has no ink.
 pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
-    let mut gray = gray.clone();
-    if background_is_light(&gray) {
-        imageops::invert(&mut gray);
-    }
-    // Crop to the ink's bounding box.
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in gray.enumerate_pixels() {
-        if p[0] > INK {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-    }
-    if x0 > x1 {
-        return None;
-    }
-    let crop = imageops::crop_imm(&gray, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image();
+    let gray = ink_bright(gray);
+    let crop = crop_to_ink(&gray)?;
     // Fit into 20×20, keeping the aspect ratio.
     let (w, h) = crop.dimensions();
     let scale = 20.0 / w.max(h) as f32;
@@ -144,6 +212,30 @@ pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
     Some(field.into_raw())
 }
 
+/// The image with its ink bright on a dark background, inverted if its
+/// background is light.
+pub(crate) fn ink_bright(gray: &GrayImage) -> GrayImage {
+    let mut gray = gray.clone();
+    if background_is_light(&gray) {
+        imageops::invert(&mut gray);
+    }
+    gray
+}
+
+/// The image cropped to its ink's bounding box; `None` if it has no ink.
+pub(crate) fn crop_to_ink(gray: &GrayImage) -> Option<GrayImage> {
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in gray.enumerate_pixels() {
+        if p[0] > INK {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    if x0 > x1 {
+        return None;
+    }
+    Some(imageops::crop_imm(gray, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image())
+}
+
 /// True when the border is mostly light: a dark digit on white paper.
 fn background_is_light(gray: &GrayImage) -> bool {
     let (w, h) = gray.dimensions();
@@ -166,7 +258,7 @@ fn read_error(path: &Path, e: impl std::fmt::Display) -> ImageInputError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
+    use image::{DynamicImage, Rgba, RgbaImage};
 
     fn png(image: RgbaImage) -> Vec<u8> {
         let mut bytes = Vec::new();
@@ -201,6 +293,25 @@ mod tests {
             transparent.expect("a digit on a transparent canvas"),
             on_paper
         );
+    }
+
+    #[test]
+    fn a_jpeg_is_complete_only_up_to_its_end_marker() {
+        let mut jpeg = Vec::new();
+        DynamicImage::ImageRgba8(seven(Rgba([255, 255, 255, 255])))
+            .to_rgb8()
+            .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .expect("encodes");
+        assert!(jpeg_is_complete(&jpeg));
+        for cut in [10, 200, jpeg.len() / 2, jpeg.len() - 1] {
+            assert!(!jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
+        }
+        let cut = &jpeg[..jpeg.len() / 2];
+        let message = digit_from_bytes(cut, 1000).unwrap_err().to_string();
+        assert!(message.contains("cut short"), "{message}");
+        jpeg.extend_from_slice(b"a trailer after the image");
+        assert!(jpeg_is_complete(&jpeg));
+        assert!(digit_from_bytes(&jpeg, 1000).is_ok());
     }
 
     #[test]

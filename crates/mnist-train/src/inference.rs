@@ -8,14 +8,15 @@ use std::path::Path;
 
 use burn::prelude::*;
 use mnist_data::files::write_atomically;
-use mnist_data::{DataError, Images, idx};
+use mnist_data::{DataError, Images, idx, two_digit};
 
 use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
 use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_model};
 use crate::evaluate::{Predictions, predict};
-use crate::image_input::{ImageInputError, load_digit};
+use crate::image_input::{ImageInputError, is_image_file, load_digit, load_image};
 use crate::models::{Model, ModelConfig};
 use crate::ops::CnnOps;
+use crate::two_digit_image::two_digit_style;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -32,25 +33,27 @@ pub enum InputError {
 }
 
 /// Reads images to predict from `path`, by its kind: `.csv` (optionally
-/// `.csv.gz`) is CSV, `.png`/`.jpg`/`.jpeg`/`.bmp`/`.gif` an image of one
-/// digit (made MNIST-like), anything else IDX (plain or gzip). The result
-/// must have the model's image size.
+/// `.csv.gz`) is CSV; an image file (PNG, JPEG, BMP, GIF, WebP or TIFF, known
+/// by its content or its extension) is one 28×28 digit or one 42×28 pair of
+/// digits, as the model reads (made MNIST-like); anything else IDX (plain or
+/// gzip). The result must have the model's image size.
 pub fn load_images(path: &Path, height: usize, width: usize) -> Result<Images, InputError> {
     let name = path.to_string_lossy().to_lowercase();
     let images = if name.ends_with(".csv") || name.ends_with(".csv.gz") {
         mnist_data::csv::read_csv(path)?.images
-    } else if [".png", ".jpg", ".jpeg", ".bmp", ".gif"]
-        .iter()
-        .any(|e| name.ends_with(e))
-    {
-        if (height, width) != (28, 28) {
-            return Err(InputError::Shape {
-                path: path.display().to_string(),
-                found: "one 28x28 digit per image file".into(),
-                expected: format!("{height}x{width}"),
-            });
-        }
-        Images::new(1, 28, 28, load_digit(path)?)
+    } else if is_image_file(path) {
+        let pixels = match (height, width) {
+            (28, 28) => load_digit(path)?,
+            (two_digit::HEIGHT, two_digit::WIDTH) => load_image(path, two_digit_style)?,
+            _ => {
+                return Err(InputError::Shape {
+                    path: path.display().to_string(),
+                    found: "one 28x28 digit or 42x28 pair of digits per image file".into(),
+                    expected: format!("{height}x{width}"),
+                });
+            }
+        };
+        Images::new(1, height, width, pixels)
     } else {
         idx::read_images(path)?
     };
@@ -64,20 +67,21 @@ pub fn load_images(path: &Path, height: usize, width: usize) -> Result<Images, I
     Ok(images)
 }
 
-/// Writes predictions as CSV: `ImageId,Label` (Kaggle's digit-recognizer
-/// submission format, ids from 1), with `Label_1,Label_2` for two heads;
-/// `probabilities` adds `p0..p9` per head.
+/// Writes predictions as CSV: `ImageId` (ids from 1), then one column per
+/// head named by `label_columns` ([`kaggle_label_columns`]: `Label`, Kaggle's
+/// digit-recognizer submission format, or `Label_1,Label_2` for two heads);
+/// `probabilities` adds `p0..p9` per head (`p0_1..p9_1,p0_2..` for two).
 pub fn write_predictions_csv(
     path: &Path,
     predictions: &Predictions,
     probabilities: bool,
+    label_columns: &[impl AsRef<str>],
 ) -> Result<(), DataError> {
     let heads = predictions.heads();
+    debug_assert_eq!(label_columns.len(), heads, "one label column per head");
     write_atomically(path, |out| {
         let mut header = vec!["ImageId".to_string()];
-        for head in 0..heads {
-            header.push(label_column("Label", head, heads));
-        }
+        header.extend(label_columns.iter().map(|c| c.as_ref().to_string()));
         if probabilities {
             for head in 0..heads {
                 for digit in 0..10 {
@@ -103,6 +107,14 @@ pub fn write_predictions_csv(
         }
         Ok(())
     })
+}
+
+/// The label columns of a submission for a model with `heads` heads:
+/// `Label` for one, `Label_1,Label_2,..` for more.
+pub fn kaggle_label_columns(heads: usize) -> Vec<String> {
+    (0..heads)
+        .map(|h| label_column("Label", h, heads))
+        .collect()
 }
 
 fn label_column(name: &str, head: usize, heads: usize) -> String {

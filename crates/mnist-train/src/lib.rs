@@ -13,7 +13,8 @@
 //! - [`backend`]: `--backend` picks a backend type at run time;
 //! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
 //! - [`cli`], [`predict`], [`bench`], [`inference`]: what every part's
-//!   command line shares.
+//!   command line shares ([`image_input`] and [`two_digit_image`]: pictures
+//!   made to look like the parts' images).
 
 pub mod backend;
 pub mod batch;
@@ -32,6 +33,7 @@ pub mod optimizer;
 pub mod predict;
 pub mod run;
 pub mod train;
+pub mod two_digit_image;
 
 pub use backend::{BackendKind, BackendTask, TrainBackend, run_on};
 pub use burn;

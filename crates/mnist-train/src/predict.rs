@@ -9,16 +9,21 @@ use mnist_data::{DataError, Images};
 
 use crate::backend::BackendKind;
 use crate::evaluate::Predictions;
-use crate::inference::{InputError, LoadError, load_images, load_predictor, write_predictions_csv};
+use crate::inference::{
+    InputError, LoadError, Predictor, kaggle_label_columns, load_images, load_predictor,
+    write_predictions_csv,
+};
 
 #[derive(Args, Clone, Debug)]
 pub struct PredictArgs {
-    /// Images: PNG/JPEG/BMP/GIF (one digit each, either polarity), CSV (Kaggle's
-    /// layout, with or without labels) or IDX (plain or .gz).
+    /// Images: PNG, JPEG, BMP, GIF, WebP or TIFF files (one image each, either
+    /// polarity: a digit, or for part 4 two digits one above the other), CSV
+    /// (Kaggle's layout, with or without labels) or IDX (plain or .gz).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write the predictions to this CSV file, in Kaggle's submission format
-    /// (ImageId,Label; ids count from 1 across all files).
+    /// (ImageId,Label; part 4: ImageId,First,Second; ids count from 1 across
+    /// all files).
     #[arg(long, value_name = "OUT")]
     pub csv: Option<PathBuf>,
     /// Also give each image's ten probabilities (columns p0..p9 in the CSV).
@@ -44,6 +49,17 @@ pub fn predict(
     backend: BackendKind,
 ) -> Result<(), PredictError> {
     let model = load_predictor(model_dir, backend)?;
+    let columns = kaggle_label_columns(model.config().heads());
+    predict_with(args, model.as_ref(), &columns)
+}
+
+/// Predicts the images in `args.files` with `model`; the CSV names its
+/// heads' columns `label_columns`.
+pub fn predict_with(
+    args: &PredictArgs,
+    model: &dyn Predictor,
+    label_columns: &[impl AsRef<str>],
+) -> Result<(), PredictError> {
     let (height, width) = model.config().image_size();
     // Every file's images, and which file each image came from.
     let mut all = Images::new(0, height, width, Vec::new());
@@ -57,7 +73,7 @@ pub fn predict(
     let predictions = model.predict(&all);
 
     if let Some(out) = &args.csv {
-        write_predictions_csv(out, &predictions, args.probabilities)?;
+        write_predictions_csv(out, &predictions, args.probabilities, label_columns)?;
         println!("Wrote {} predictions to {}", all.count, out.display());
         return Ok(());
     }

@@ -110,7 +110,7 @@ fn predictions_export_as_kaggle_csv_and_the_run_report_exists() {
     let test = common::mnist().test.take(50);
     let predictions = model.predict(&test.images, &Default::default());
     let csv = dir.path().join("submission.csv");
-    write_predictions_csv(&csv, &predictions, true).unwrap();
+    write_predictions_csv(&csv, &predictions, true, &["Label"]).unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -126,7 +126,7 @@ fn predictions_export_as_kaggle_csv_and_the_run_report_exists() {
         let best = (0..10).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
         assert_eq!(label, best, "the label is the most probable digit");
     }
-    write_predictions_csv(&csv, &predictions, false).unwrap();
+    write_predictions_csv(&csv, &predictions, false, &["Label"]).unwrap();
     assert!(
         std::fs::read_to_string(&csv)
             .unwrap()

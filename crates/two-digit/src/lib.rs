@@ -4,8 +4,9 @@
 //! The training core (`mnist-train`) trains, tests and reports any number of
 //! heads; the data layer (`mnist_data::two_digit`) composes the images. This
 //! part is the course's configuration ([`Model`], [`training`], [`splits`]),
-//! evaluation of external two-digit sets ([`evaluate_set`]) and its command
-//! line (`src/main.rs`: train, eval, bench).
+//! evaluation of external two-digit sets ([`evaluate_set`]), prediction on
+//! your own files ([`predict_files`]) and its command line (`src/main.rs`:
+//! train, eval, predict, bench).
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,9 @@ use mnist_data::{Dataset, Mnist};
 use mnist_report::plot::{GalleryItem, gallery};
 use mnist_train::cli::Part;
 use mnist_train::evaluate::score;
-use mnist_train::inference::{LoadError, load_predictor};
+use mnist_train::inference::{LoadError, Predictor, load_predictor};
 use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_train::predict::{PredictArgs, PredictError, predict_with};
 use mnist_train::run::{RunSpec, Splits, Start, Tested};
 use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
 
@@ -169,13 +171,12 @@ pub enum EvalError {
     NotTwoDigit { dir: PathBuf, model: String },
 }
 
-/// Evaluates the trained model in `model_dir` (`model.json` + `model.mpk`)
-/// on a two-digit `set`, on `backend`.
-pub fn evaluate_set(
+/// The trained model in `model_dir` (`model.json` + `model.mpk`) on
+/// `backend`, refused unless it reads 42×28 images with two heads.
+pub fn load_two_digit_model(
     model_dir: &Path,
-    set: &Dataset,
     backend: BackendKind,
-) -> Result<SetAccuracy, EvalError> {
+) -> Result<Box<dyn Predictor>, EvalError> {
     let model = load_predictor(model_dir, backend)?;
     let config = model.config();
     if config.heads() != 2 || config.image_size() != (composer::HEIGHT, composer::WIDTH) {
@@ -184,6 +185,17 @@ pub fn evaluate_set(
             model: config.describe(),
         });
     }
+    Ok(model)
+}
+
+/// Evaluates the trained model in `model_dir` (`model.json` + `model.mpk`)
+/// on a two-digit `set`, on `backend`.
+pub fn evaluate_set(
+    model_dir: &Path,
+    set: &Dataset,
+    backend: BackendKind,
+) -> Result<SetAccuracy, EvalError> {
+    let model = load_two_digit_model(model_dir, backend)?;
     let result = score(model.predict(&set.images), set);
     Ok(SetAccuracy {
         images: set.len(),
@@ -192,6 +204,30 @@ pub fn evaluate_set(
         test_accuracy_second: result.accuracy[1],
         test_accuracy_both: result.accuracy_all_heads,
     })
+}
+
+/// The label columns of `predict --csv`: the first (upper) digit and the
+/// second (lower).
+pub const LABEL_COLUMNS: [&str; 2] = ["First", "Second"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PredictFilesError {
+    #[error(transparent)]
+    Model(#[from] EvalError),
+    #[error(transparent)]
+    Predict(#[from] PredictError),
+}
+
+/// Predicts both digits of every image in `args.files` (image files, IDX
+/// n×42×28 or CSV) with the two-digit model in `model_dir`, on `backend`:
+/// one line per image, or a CSV with [`LABEL_COLUMNS`].
+pub fn predict_files(
+    args: &PredictArgs,
+    model_dir: &Path,
+    backend: BackendKind,
+) -> Result<(), PredictFilesError> {
+    let model = load_two_digit_model(model_dir, backend)?;
+    Ok(predict_with(args, model.as_ref(), &LABEL_COLUMNS)?)
 }
 
 /// A picture of the first `count` images of `set` with their labels

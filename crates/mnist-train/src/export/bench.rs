@@ -172,8 +172,10 @@ fn markdown(model: &str, rows: &[DeploymentRow], test_images: usize) -> String {
             "| {} | {} | {} | {:.2} % | {:.3} ms | {:.2} ms |\n",
             row.runtime,
             row.weights,
-            row.bytes
-                .map_or("—".to_string(), |b| format!("{:.0} KB", b as f64 / 1000.0)),
+            row.bytes.map_or("—".to_string(), |b| format!(
+                "{:.0} KB",
+                b as f64 / 1000.0
+            )),
             100.0 * row.accuracy,
             row.single_ms,
             row.batch_ms
