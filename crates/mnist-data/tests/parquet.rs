@@ -287,3 +287,27 @@ fn a_file_with_no_rows_holds_no_images() {
     let (err, msg) = error_naming(read_parquet(&path), &path);
     assert!(matches!(err, DataError::Empty { .. }), "{msg}");
 }
+
+#[test]
+fn damaged_copies_of_the_fixture_are_errors_naming_the_file_never_panics() {
+    let bytes = std::fs::read(fixture()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.parquet");
+    // Every byte of the footer (the schema and where each column is), and
+    // bytes throughout the pages.
+    let footer = bytes.len().saturating_sub(512)..bytes.len();
+    let positions = footer.chain((0..bytes.len()).step_by(97));
+    for position in positions {
+        let mut damaged = bytes.clone();
+        damaged[position] ^= 0x80;
+        std::fs::write(&path, &damaged).unwrap();
+        if let Err(err) = read_parquet(&path) {
+            let msg = err.to_string();
+            assert!(
+                msg.contains(path.to_str().unwrap()),
+                "byte {position}: {msg}"
+            );
+            assert!(!msg.contains('\n'), "byte {position}: {msg}");
+        }
+    }
+}
