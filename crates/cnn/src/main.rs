@@ -14,15 +14,18 @@ use cnn::serve::ServeArgs;
 use mnist_data::Mnist;
 use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
+use mnist_train::eval::{EvalArgs, eval};
 use mnist_train::models::{ConvMethod, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
-use mnist_train::run::{Splits, run};
+use mnist_train::run::{RunSpec, Splits, run};
 
 const EXAMPLES: &str = "Examples:
   cargo run --release -p cnn                        train the course CNN (reports/cnn/)
   cargo run --release -p cnn -- --quick             a smoke run (report in target/runs/cnn/)
   cargo run --release -p cnn -- predict digit.png   predict with the committed model
   cargo run --release -p cnn -- predict test.csv --csv submission.csv
+  cargo run --release -p cnn -- eval --data test-00000-of-00001.parquet
+  cargo run --release -p cnn -- --data DIR          train on MNIST from DIR (e.g. Hugging Face's parquet)
   cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/
   cargo run --release -p cnn -- bench
   cargo run --release -p cnn -- bench-serve         time the drawing page's requests";
@@ -31,10 +34,18 @@ const EXAMPLES: &str = "Examples:
 enum Command {
     /// Train the course CNN and write its report (the default command).
     Train(Train),
-    /// Predict the digits in image, CSV or IDX files with a trained CNN.
+    /// Predict the digits in image, CSV, parquet or IDX files with a trained CNN.
     Predict {
         #[command(flatten)]
         args: PredictArgs,
+        #[command(flatten)]
+        model: ModelArgs<Part3>,
+    },
+    /// Measure a trained CNN's accuracy and loss on a labelled set (IDX,
+    /// CSV with labels, or parquet).
+    Eval {
+        #[command(flatten)]
+        args: EvalArgs,
         #[command(flatten)]
         model: ModelArgs<Part3>,
     },
@@ -110,6 +121,7 @@ fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
         Command::Predict { args, model } => {
             Ok(predict(&args, &model.checkpoints()?, model.backend)?)
         }
+        Command::Eval { args, model } => Ok(eval(&args, &model.checkpoints()?, model.backend)?),
         Command::Serve(args) => Ok(cnn::serve::run(args)?),
         Command::Bench(args) => bench(args),
         Command::BenchServe(args) => bench_serve::run(args),
@@ -126,11 +138,15 @@ fn train_cnn(
     }: Train,
 ) -> anyhow::Result<()> {
     let training = args.training_config(cnn::training());
-    let mnist = Mnist::load_default()?;
+    let mnist = args.part.load_mnist()?;
+    let recorded_data = args.part.data_record(&mnist);
     let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
     let conv = conv.map_or(args.backend.fastest_conv(), Conv::method);
     let part_dir = args.part.reports_dir(cnn::PART);
-    let spec = cnn::spec(part_dir, name, conv, training, args.start());
+    let spec = RunSpec {
+        data: recorded_data,
+        ..cnn::spec(part_dir, name, conv, training, args.start())
+    };
 
     let outcome = run(&spec, &data, args.backend)?;
 

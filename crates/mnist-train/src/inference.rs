@@ -32,13 +32,16 @@ pub enum InputError {
 }
 
 /// Reads images to predict from `path`, by its kind: `.csv` (optionally
-/// `.csv.gz`) is CSV, `.png`/`.jpg`/`.jpeg`/`.bmp`/`.gif` an image of one
-/// digit (made MNIST-like), anything else IDX (plain or gzip). The result
-/// must have the model's image size.
+/// `.csv.gz`) is CSV, `.parquet` Hugging Face's MNIST layout,
+/// `.png`/`.jpg`/`.jpeg`/`.bmp`/`.gif` an image of one digit (made
+/// MNIST-like), anything else IDX (plain or gzip). The result must have the
+/// model's image size.
 pub fn load_images(path: &Path, height: usize, width: usize) -> Result<Images, InputError> {
     let name = path.to_string_lossy().to_lowercase();
     let images = if name.ends_with(".csv") || name.ends_with(".csv.gz") {
         mnist_data::csv::read_csv(path)?.images
+    } else if name.ends_with(".parquet") {
+        mnist_data::parquet::read_parquet(path)?.images
     } else if [".png", ".jpg", ".jpeg", ".bmp", ".gif"]
         .iter()
         .any(|e| name.ends_with(e))

@@ -11,8 +11,8 @@
 //! - [`checkpoint`]: best and last checkpoints, `--resume`;
 //! - [`backend`]: `--backend` picks a backend type at run time;
 //! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
-//! - [`cli`], [`predict`], [`bench`], [`inference`]: what every part's
-//!   command line shares.
+//! - [`cli`], [`predict`], [`eval`], [`bench`], [`inference`]: what every
+//!   part's command line shares.
 
 pub mod backend;
 pub mod batch;
@@ -20,6 +20,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod evaluate;
 pub mod image_input;
 pub mod inference;

@@ -14,7 +14,8 @@ use crate::inference::{InputError, LoadError, load_images, load_predictor, write
 #[derive(Args, Clone, Debug)]
 pub struct PredictArgs {
     /// Images: PNG/JPEG/BMP/GIF (one digit each, either polarity), CSV (Kaggle's
-    /// layout, with or without labels) or IDX (plain or .gz).
+    /// layout, with or without labels), parquet (Hugging Face's layout) or IDX
+    /// (plain or .gz).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write the predictions to this CSV file, in Kaggle's submission format
