@@ -1,5 +1,6 @@
 //! `cnn`: part 3 of the course. Trains the course CNN (the default command),
-//! predicts digits in your own files with the trained model, serves a page
+//! predicts digits in your own files with the trained model, measures it on
+//! a labelled set, serves a page
 //! to draw digits on for it, and times the training step and the page's
 //! requests.
 

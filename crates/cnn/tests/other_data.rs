@@ -45,10 +45,10 @@ fn first_100() -> Dataset {
 /// as both splits.
 fn hugging_face_folder(root: &Path) -> PathBuf {
     let dir = root.join("hf");
-    std::fs::create_dir_all(dir.join("mnist")).unwrap();
+    std::fs::create_dir_all(dir.join("mnist")).expect("a temporary folder");
     for split in ["train", "test"] {
         let name = format!("mnist/{split}-00000-of-00001.parquet");
-        std::fs::copy(fixture(), dir.join(name)).unwrap();
+        std::fs::copy(fixture(), dir.join(name)).expect("the fixture copied");
     }
     dir
 }
