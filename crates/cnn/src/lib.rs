@@ -2,7 +2,7 @@
 //!
 //! The training core (`mnist-train`) does the work; this part is the
 //! course's configuration ([`model`], [`training`], [`spec`]), its
-//! command line (`src/main.rs`: train, predict, serve, bench), what the part
+//! command line (`src/main.rs`: train, predict, eval, serve, bench), what the part
 //! adds to the core's report: the test accuracy of each digit
 //! ([`per_class_report`]: `per-class.md` and `per-class.png`), and a page
 //! to draw digits on for the trained model ([`serve`]).

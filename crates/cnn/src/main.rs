@@ -1,5 +1,6 @@
 //! `cnn`: part 3 of the course. Trains the course CNN (the default command),
-//! predicts digits in your own files with the trained model, serves a page
+//! predicts digits in your own files with the trained model, measures it on
+//! a labelled set, serves a page
 //! to draw digits on for it, and times the training step and the page's
 //! requests.
 
@@ -14,11 +15,12 @@ use cnn::serve::ServeArgs;
 use mnist_data::Mnist;
 use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, Part, TrainArgs, run_name};
+use mnist_train::eval::{EvalArgs, eval};
 use mnist_train::export::bench::BenchExportArgs;
 use mnist_train::export::{ExportArgs, export};
 use mnist_train::models::{ConvMethod, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
-use mnist_train::run::{Splits, run};
+use mnist_train::run::{RunSpec, Splits, run};
 
 const EXAMPLES: &str = "Examples:
   cargo run --release -p cnn                        train the course CNN (reports/cnn/)
@@ -28,6 +30,8 @@ const EXAMPLES: &str = "Examples:
   cargo run --release -p cnn -- export --onnx cnn.onnx          the committed model as ONNX
   cargo run --release -p cnn -- export --onnx cnn-int8.onnx --int8
   cargo run --release -p cnn -- bench-export        Burn against ONNX f32 and int8
+  cargo run --release -p cnn -- eval --data test-00000-of-00001.parquet
+  cargo run --release -p cnn -- --data DIR          train on MNIST from DIR (e.g. Hugging Face's parquet)
   cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/
   cargo run --release -p cnn -- bench
   cargo run --release -p cnn -- bench-serve         time the drawing page's requests";
@@ -36,7 +40,7 @@ const EXAMPLES: &str = "Examples:
 enum Command {
     /// Train the course CNN and write its report (the default command).
     Train(Train),
-    /// Predict the digits in image, CSV or IDX files with a trained CNN.
+    /// Predict the digits in image, CSV, parquet or IDX files with a trained CNN.
     Predict {
         #[command(flatten)]
         args: PredictArgs,
@@ -59,6 +63,14 @@ enum Command {
         /// The trained model: a run's checkpoint folder or the run's folder.
         #[arg(long, value_name = "DIR", default_value_os_t = Part3::committed_model_dir())]
         model: std::path::PathBuf,
+    },
+    /// Measure a trained CNN's accuracy and loss on a labelled set (IDX,
+    /// CSV with labels, or parquet).
+    Eval {
+        #[command(flatten)]
+        args: EvalArgs,
+        #[command(flatten)]
+        model: ModelArgs<Part3>,
     },
     /// Serve a page to draw digits on, read live by a trained CNN.
     Serve(ServeArgs),
@@ -138,6 +150,7 @@ fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
                 mnist_train::inference::model_dir(&model, "cargo run --release -p cnn")?;
             Ok(bench.print(&checkpoints)?)
         }
+        Command::Eval { args, model } => Ok(eval(&args, &model.checkpoints()?, model.backend)?),
         Command::Serve(args) => Ok(cnn::serve::run(args)?),
         Command::Bench(args) => bench(args),
         Command::BenchServe(args) => bench_serve::run(args),
@@ -154,11 +167,15 @@ fn train_cnn(
     }: Train,
 ) -> anyhow::Result<()> {
     let training = args.training_config(cnn::training());
-    let mnist = Mnist::load_default()?;
+    let mnist = args.part.load_mnist()?;
+    let recorded_data = args.part.data_record(&mnist);
     let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
     let conv = conv.map_or(args.backend.fastest_conv(), Conv::method);
     let part_dir = args.part.reports_dir(cnn::PART);
-    let spec = cnn::spec(part_dir, name, conv, training, args.start());
+    let spec = RunSpec {
+        data: recorded_data,
+        ..cnn::spec(part_dir, name, conv, training, args.start())
+    };
 
     let outcome = run(&spec, &data, args.backend)?;
 

@@ -149,7 +149,7 @@ fn run_studies(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     args.backend.check_compiled()?;
-    let mnist = Mnist::load_default()?;
+    let mnist = args.part.load_mnist()?;
     let seed = args.part.seed_or(fc_tuning::SEED);
     let (train, eval) = args.part.limits();
     let data = StudyData::new(&mnist, seed, train, eval);
@@ -162,6 +162,7 @@ fn run_studies(args: RunArgs) -> anyhow::Result<()> {
         epochs,
         rerun: args.rerun,
         verbose: true,
+        data: args.part.data_record(&mnist),
     };
     let wants = |study: Study| args.study == study || args.study == Study::All;
     let mut failed = Vec::new();

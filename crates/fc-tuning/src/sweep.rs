@@ -58,6 +58,9 @@ pub struct SweepOptions {
     pub rerun: bool,
     /// Progress bars and the course's epoch lines.
     pub verbose: bool,
+    /// Where the data came from when it is not the committed MNIST files
+    /// (`--data`), recorded with each run.
+    pub data: Option<String>,
 }
 
 /// What became of one configuration.
@@ -120,6 +123,7 @@ pub fn spec(config: &FcConfig, options: &SweepOptions, start: Start) -> RunSpec 
             Protocol::Course => Tested::BestByValidation,
             Protocol::TestEachEpoch => Tested::Last,
         },
+        data: options.data.clone(),
     }
 }
 

@@ -159,6 +159,29 @@ pub enum DataError {
     #[error("{path}: {what}, above the CSV reader's limit")]
     CsvTooLarge { path: PathBuf, what: String },
 
+    #[error("{path}: not a parquet file: {message}")]
+    NotParquet { path: PathBuf, message: String },
+
+    #[error("{path}: the columns are {found}; expected {expected}")]
+    ParquetColumns {
+        path: PathBuf,
+        found: String,
+        expected: &'static str,
+    },
+
+    #[error("{path}: {what}")]
+    ParquetTooLarge { path: PathBuf, what: String },
+
+    #[error("{path}: row {row}: {problem}")]
+    ParquetRow {
+        path: PathBuf,
+        row: usize,
+        problem: String,
+    },
+
+    #[error("{path}: damaged parquet data: {message}")]
+    ParquetData { path: PathBuf, message: String },
+
     #[error("{path}: is a folder, not a file prefix: give one such as {example}")]
     NotAPrefix { path: PathBuf, example: PathBuf },
 }

@@ -5,6 +5,7 @@
 //! - [`idx`]: IDX files of any rank, plain or gzip, read and written;
 //! - [`mnist`]: the committed MNIST files, checksum-verified;
 //! - [`csv`]: Kaggle-style CSV digits, with or without labels;
+//! - [`parquet`]: Hugging Face's parquet files (PNG digits and labels);
 //! - [`split`]: the course's train/validation split and seeded shuffling;
 //! - [`two_digit`]: 42×28 images of two digits, composed from MNIST.
 
@@ -14,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod idx;
 pub mod mnist;
+pub mod parquet;
 pub mod split;
 pub mod two_digit;
 

@@ -1,4 +1,5 @@
-//! `mnist-data`: check the committed data, compose two-digit sets, look at a digit.
+//! `mnist-data`: check the committed data, compose two-digit sets, write
+//! digits as Hugging Face's parquet, look at a digit.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,10 +11,11 @@ use mnist_data::{Dataset, Images, Mnist, Result, course_split, mnist, two_digit}
 #[derive(Parser)]
 #[command(
     version,
-    about = "MNIST data for the curriculum: verify, compose two-digit sets, show digits"
+    about = "MNIST data for the curriculum: verify, compose two-digit sets, write parquet, show digits"
 )]
 struct Cli {
-    /// Folder with the four MNIST files (default: $MNIST_DIR, else datasets/mnist).
+    /// Folder with the four MNIST files, or Hugging Face's train-*.parquet and
+    /// test-*.parquet (default: $MNIST_DIR, else datasets/mnist).
     #[arg(long, global = true)]
     dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -42,11 +44,24 @@ enum Command {
         #[arg(long)]
         gzip: bool,
     },
+    /// Write the first images of a split as a parquet file in Hugging Face's
+    /// layout (image: struct of PNG bytes and path, label: int64).
+    ToParquet {
+        #[arg(long, value_enum, default_value = "test")]
+        split: SplitName,
+        /// Number of images (default: the whole split).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        /// The parquet file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a digit as text, with its label(s).
     Show {
         #[arg(long, value_enum, default_value = "test")]
         split: SplitName,
-        /// Show from a two-digit set at this prefix instead of MNIST.
+        /// Show from a two-digit set at this prefix, or from a parquet file,
+        /// instead of MNIST.
         #[arg(long)]
         data: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
@@ -82,7 +97,12 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Verify => {
             let start = Instant::now();
             let mnist = load().map_err(|e| e.to_string())?;
-            println!("MNIST in {}: checksums verified", dir.display());
+            match &mnist.source {
+                mnist::MnistSource::Idx(_) => {
+                    println!("MNIST in {}: checksums verified", dir.display());
+                }
+                parquet => println!("MNIST from {parquet}: every image and label valid"),
+            }
             for (name, set) in [("train", &mnist.train), ("test", &mnist.test)] {
                 println!("  {name:5} {}", describe(set));
             }
@@ -121,8 +141,21 @@ fn run(cli: Cli) -> Result<(), String> {
                 out.display()
             );
         }
+        Command::ToParquet { split, count, out } => {
+            if out.is_dir() {
+                return Err(format!("--out {}: is a folder, not a file", out.display()));
+            }
+            let source = pick(load().map_err(|e| e.to_string())?, split);
+            let count = count.map_or(source.len(), |c| usize::try_from(c).unwrap_or(usize::MAX));
+            let set = source.take(count);
+            mnist_data::parquet::write_parquet(&out, &set).map_err(|e| e.to_string())?;
+            println!("wrote {} images to {}", set.len(), out.display());
+        }
         Command::Show { split, data, index } => {
             let set = match data {
+                Some(file) if file.extension().is_some_and(|e| e == "parquet") => {
+                    mnist_data::parquet::read_parquet(&file).map_err(|e| e.to_string())?
+                }
                 Some(prefix) => two_digit::load(&prefix).map_err(|e| e.to_string())?,
                 None => pick(load().map_err(|e| e.to_string())?, split),
             };

@@ -13,7 +13,7 @@ fn help_describes_the_commands() {
     let out = mnist_data(&["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for command in ["verify", "compose", "show"] {
+    for command in ["verify", "compose", "to-parquet", "show"] {
         assert!(text.contains(command), "{text}");
     }
 }
@@ -168,5 +168,61 @@ fn the_data_is_found_in_the_course_the_binary_is_run_in() {
                 .to_string()
         ),
         "the course named by MNIST_COURSE_ROOT is read: {stderr}"
+    );
+}
+
+#[test]
+fn to_parquet_writes_the_first_images_as_the_committed_fixture_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("first.parquet");
+    let out = mnist_data(&[
+        "to-parquet",
+        "--count",
+        "100",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = mnist_data::parquet::read_parquet(&out_path).unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mnist-test-100.parquet");
+    assert_eq!(
+        written,
+        mnist_data::parquet::read_parquet(&fixture).unwrap()
+    );
+
+    // `show` reads it back.
+    let out = mnist_data(&["show", "--data", out_path.to_str().unwrap(), "--index", "0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("image 0, label [7]"), "{text}");
+}
+
+#[test]
+fn verify_reads_a_folder_of_hugging_face_files_without_the_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mnist-test-100.parquet");
+    for split in ["train", "test"] {
+        std::fs::copy(
+            &fixture,
+            dir.path().join(format!("{split}-00000-of-00001.parquet")),
+        )
+        .unwrap();
+    }
+    let out = mnist_data(&["--dir", dir.path().to_str().unwrap(), "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("checksums verified"), "{text}");
+    assert!(
+        text.contains("train-00000-of-00001.parquet") && text.contains("100 images"),
+        "{text}"
     );
 }

@@ -3,12 +3,14 @@
 //!
 //! Each part flattens [`PartArgs`] into its own `clap` parser (the Burn
 //! parts add `--backend` and the optimiser's flags on top), so `--quick`,
-//! `--seed`, `--epochs`, `--limit` and `--reports` read alike everywhere.
+//! `--seed`, `--epochs`, `--limit`, `--reports` and `--data` read alike
+//! everywhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use mnist_data::Mnist;
 
 use crate::paths::{committed_reports_dir, smoke_reports_dir};
 
@@ -45,9 +47,15 @@ pub struct PartArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
     /// Folder for reports and checkpoints (default: reports/<part> for full
-    /// runs, target/runs/<part> for smoke runs).
+    /// runs, target/runs/<part> for smoke runs and runs on --data).
     #[arg(long, value_name = "DIR")]
     pub reports: Option<PathBuf>,
+    /// Train and test on the MNIST in this folder instead of the committed
+    /// files: the four IDX files, or Hugging Face's train-*.parquet and
+    /// test-*.parquet (there or in its mnist/ folder); reported in
+    /// target/runs/<part> unless --reports is given.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 impl PartArgs {
@@ -71,6 +79,20 @@ impl PartArgs {
         self.quick || self.limit.is_some()
     }
 
+    /// MNIST from `--data`, else the committed files.
+    pub fn load_mnist(&self) -> mnist_data::Result<Mnist> {
+        match &self.data {
+            Some(dir) => Mnist::load(dir),
+            None => Mnist::load_default(),
+        }
+    }
+
+    /// What a run's report records of its data: where `--data` read it
+    /// from; nothing for the committed files.
+    pub fn data_record(&self, mnist: &Mnist) -> Option<String> {
+        self.data.as_ref().map(|_| mnist.source.to_string())
+    }
+
     /// (training images, evaluation images) at most: `--quick` and `--limit`.
     pub fn limits(&self) -> (usize, usize) {
         let limit = self.limit.map(|l| l as usize);
@@ -82,11 +104,12 @@ impl PartArgs {
     }
 
     /// Where the part's runs are reported: `--reports` if given; smoke runs
-    /// in `target/runs/<part>`; full runs in `reports/<part>`.
+    /// and runs on other data (`--data`) in `target/runs/<part>`; full runs
+    /// in `reports/<part>`.
     pub fn reports_dir(&self, part: &str) -> PathBuf {
         match &self.reports {
             Some(dir) => dir.clone(),
-            None if self.is_smoke_run() => smoke_reports_dir(part),
+            None if self.is_smoke_run() || self.data.is_some() => smoke_reports_dir(part),
             None => committed_reports_dir(part),
         }
     }
@@ -205,5 +228,21 @@ mod tests {
         assert_eq!(limited.limits(), (700, usize::MAX));
         assert_eq!(limited.epochs_or(10), 3);
         assert!(limited.is_smoke_run());
+    }
+
+    #[test]
+    fn runs_on_other_data_are_reported_outside_the_committed_reports() {
+        let other = PartArgs {
+            data: Some(PathBuf::from("/data/mnist")),
+            ..PartArgs::default()
+        };
+        assert!(!other.is_smoke_run());
+        assert_eq!(other.limits(), (usize::MAX, usize::MAX));
+        assert_eq!(other.reports_dir("cnn"), smoke_reports_dir("cnn"));
+        let chosen = PartArgs {
+            reports: Some(PathBuf::from("/tmp/reports")),
+            ..other
+        };
+        assert_eq!(chosen.reports_dir("cnn"), PathBuf::from("/tmp/reports"));
     }
 }

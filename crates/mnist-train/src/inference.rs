@@ -33,14 +33,17 @@ pub enum InputError {
 }
 
 /// Reads images to predict from `path`, by its kind: `.csv` (optionally
-/// `.csv.gz`) is CSV; an image file (PNG, JPEG, BMP, GIF, WebP or TIFF, known
-/// by its content or its extension) is one 28×28 digit or one 42×28 pair of
-/// digits, as the model reads (made MNIST-like); anything else IDX (plain or
-/// gzip). The result must have the model's image size.
+/// `.csv.gz`) is CSV, `.parquet` Hugging Face's MNIST layout; an image
+/// file (PNG, JPEG, BMP, GIF, WebP or TIFF, known by its content or its
+/// extension) is one 28×28 digit or one 42×28 pair of digits, as the model
+/// reads (made MNIST-like); anything else IDX (plain or gzip). The result
+/// must have the model's image size.
 pub fn load_images(path: &Path, height: usize, width: usize) -> Result<Images, InputError> {
     let name = path.to_string_lossy().to_lowercase();
     let images = if name.ends_with(".csv") || name.ends_with(".csv.gz") {
         mnist_data::csv::read_csv(path)?.images
+    } else if name.ends_with(".parquet") {
+        mnist_data::parquet::read_parquet(path)?.images
     } else if is_image_file(path) {
         let pixels = match (height, width) {
             (28, 28) => load_digit(path)?,

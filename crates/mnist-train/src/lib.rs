@@ -12,9 +12,9 @@
 //! - [`export`]: a trained model in other frameworks' formats;
 //! - [`backend`]: `--backend` picks a backend type at run time;
 //! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
-//! - [`cli`], [`predict`], [`bench`], [`inference`]: what every part's
-//!   command line shares ([`image_input`] and [`two_digit_image`]: pictures
-//!   made to look like the parts' images).
+//! - [`cli`], [`predict`], [`eval`], [`bench`], [`inference`], [`export`]:
+//!   what every part's command line shares ([`image_input`] and
+//!   [`two_digit_image`]: pictures made to look like the parts' images).
 
 pub mod backend;
 pub mod batch;
@@ -22,6 +22,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod evaluate;
 pub mod export;
 pub mod image_input;

@@ -131,13 +131,15 @@ fn main() -> ExitCode {
 
 fn train(model: ModelConfig, run_name: String, args: TrainArgs) -> anyhow::Result<()> {
     let training = args.training_config(TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true)));
-    let mnist = Mnist::load_default()?;
+    let mnist = args.part.load_mnist()?;
+    let recorded_data = args.part.data_record(&mnist);
     let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
     // Not a part of the course: its runs stay out of reports/.
     let part_dir = (args.part.reports.clone()).unwrap_or_else(|| smoke_reports_dir("mnist-train"));
     let model = model.with_conv(args.backend.fastest_conv());
     let spec = RunSpec {
         start: args.start(),
+        data: recorded_data,
         ..RunSpec::new(
             part_dir,
             run_name,

@@ -18,7 +18,8 @@ use crate::inference::{
 pub struct PredictArgs {
     /// Images: PNG, JPEG, BMP, GIF, WebP or TIFF files (one image each, either
     /// polarity: a digit, or for part 4 two digits one above the other), CSV
-    /// (Kaggle's layout, with or without labels) or IDX (plain or .gz).
+    /// (Kaggle's layout, with or without labels), parquet (Hugging Face's
+    /// layout) or IDX (plain or .gz).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write the predictions to this CSV file, in Kaggle's submission format

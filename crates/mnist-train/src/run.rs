@@ -77,6 +77,9 @@ pub struct RunSpec {
     pub extra: Vec<(String, String)>,
     /// Which epoch's model the test set measures.
     pub tested: Tested,
+    /// Where the data came from when it is not the committed MNIST files
+    /// (`--data`): recorded in the run's configuration.
+    pub data: Option<String>,
 }
 
 /// How a run treats what an earlier run of the same name left.
@@ -127,6 +130,7 @@ impl RunSpec {
             verbose: true,
             extra: Vec::new(),
             tested,
+            data: None,
         }
     }
 
@@ -138,9 +142,14 @@ impl RunSpec {
         Checkpoints::new(self.dir().join("checkpoints"))
     }
 
-    /// Everything that defines the run, saved with it.
+    /// Everything that defines the run, saved with it: the model, the
+    /// training and, when it is not the committed MNIST, the data.
     pub fn config_json(&self) -> serde_json::Value {
-        serde_json::json!({ "model": self.model, "training": self.training })
+        let mut config = serde_json::json!({ "model": self.model, "training": self.training });
+        if let Some(data) = &self.data {
+            config["data"] = data.as_str().into();
+        }
+        config
     }
 }
 

@@ -27,6 +27,7 @@ fn trained_mlp(dir: &Path) -> TrainedModel<Inner> {
         verbose: false,
         extra: vec![("note".into(), "test".into())],
         tested: Tested::BestByValidation,
+        data: None,
     };
     let outcome =
         run_with::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).expect("the run");
@@ -51,6 +52,7 @@ fn prediction_loads_the_model_the_run_tested() {
             verbose: false,
             extra: Vec::new(),
             tested,
+            data: None,
         };
         let outcome = run_with::<Flex>(&spec, &data, &device, BackendKind::Flex).expect("the run");
         let model = TrainedModel::<Inner>::load(&dir.path().join("mlp/checkpoints"), &device)

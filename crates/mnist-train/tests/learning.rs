@@ -87,6 +87,7 @@ fn a_diverging_run_is_recorded_as_diverged() {
         verbose: false,
         extra: Vec::new(),
         tested: Tested::BestByValidation,
+        data: None,
     };
     let outcome = run_with::<Flex>(&spec, &data, &Default::default(), BackendKind::Flex).unwrap();
     assert!(

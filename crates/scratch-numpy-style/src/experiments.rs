@@ -192,10 +192,13 @@ impl RunOptions {
         self.part.reports_dir(PART)
     }
 
-    /// MNIST cut to the training and test images these options allow.
+    /// MNIST (from `--data`, else the committed files) cut to the training
+    /// and test images these options allow.
     pub fn load_data(&self) -> Result<MnistData> {
         let (train_images, test_images) = self.part.limits();
-        MnistData::load(Some(train_images), Some(test_images))
+        let mnist = self.part.load_mnist()?;
+        let data = self.part.data_record(&mnist);
+        MnistData::from_mnist(mnist, data, Some(train_images), Some(test_images))
     }
 }
 
@@ -211,6 +214,9 @@ pub struct MnistData {
     pub test_set: Dataset,
     /// Fitted on the training images, applied to both splits.
     pub scaling: Standardisation,
+    /// Where the data came from when it is not the committed MNIST files
+    /// (`--data`), recorded with each run.
+    pub data: Option<String>,
 }
 
 impl MnistData {
@@ -218,6 +224,17 @@ impl MnistData {
     /// of a split if `None` or more than it has).
     pub fn load(train_images: Option<usize>, test_images: Option<usize>) -> Result<Self> {
         let mnist = mnist_data::Mnist::load_default()?;
+        Self::from_mnist(mnist, None, train_images, test_images)
+    }
+
+    /// [`Self::load`] from `mnist`, read from `data` (`None`: the committed
+    /// files).
+    pub fn from_mnist(
+        mnist: mnist_data::Mnist,
+        data: Option<String>,
+        train_images: Option<usize>,
+        test_images: Option<usize>,
+    ) -> Result<Self> {
         let first = |set: Dataset, n: Option<usize>| match n {
             Some(n) if n < set.len() => set.take(n),
             _ => set,
@@ -230,6 +247,7 @@ impl MnistData {
             test: Samples::from_mnist(&test_set, scaling)?,
             test_set,
             scaling,
+            data,
         })
     }
 }
@@ -475,7 +493,7 @@ fn write_report(
         .map(item)
         .collect();
     let accuracy = test.accuracy.unwrap_or(f64::NAN);
-    let summary = RunSummary {
+    let mut summary = RunSummary {
         run: e.name.clone(),
         model: format!("mlp-{}", sizes_text(&e.spec.sizes)),
         status,
@@ -520,6 +538,9 @@ fn write_report(
             ("train_seconds".into(), format!("{train_seconds:.1}")),
         ],
     };
+    if let Some(source) = &data.data {
+        summary.config["data"] = source.as_str().into();
+    }
     let test_metrics = TestMetrics {
         loss: test.loss,
         accuracy: vec![accuracy],

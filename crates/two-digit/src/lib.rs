@@ -14,7 +14,7 @@ use mnist_data::two_digit as composer;
 use mnist_data::{Dataset, Mnist};
 use mnist_report::plot::{GalleryItem, gallery};
 use mnist_train::cli::Part;
-use mnist_train::evaluate::score;
+use mnist_train::eval::score_set;
 use mnist_train::inference::{LoadError, Predictor, load_predictor};
 use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::predict::{PredictArgs, PredictError, predict_with};
@@ -164,6 +164,8 @@ pub struct SetAccuracy {
 pub enum EvalError {
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error(transparent)]
+    Set(#[from] mnist_train::eval::EvalError),
     #[error(
         "{}: the model is a {model}; two-digit sets need a two-headed model reading 42x28 images",
         dir.display()
@@ -189,17 +191,20 @@ pub fn load_two_digit_model(
 }
 
 /// Evaluates the trained model in `model_dir` (`model.json` + `model.mpk`)
-/// on a two-digit `set`, on `backend`.
+/// on a two-digit `set` (read from `set_path`), on `backend`: the core's
+/// `eval` with the two digits' accuracies named.
 pub fn evaluate_set(
     model_dir: &Path,
     set: &Dataset,
+    set_path: &Path,
     backend: BackendKind,
 ) -> Result<SetAccuracy, EvalError> {
     let model = load_two_digit_model(model_dir, backend)?;
-    let result = score(model.predict(&set.images), set);
+    let result = score_set(model.as_ref(), set, set_path)?;
     Ok(SetAccuracy {
-        images: set.len(),
+        images: result.images,
         loss: result.loss,
+        // The model was checked to have two heads, and the set to match it.
         test_accuracy: result.accuracy[0],
         test_accuracy_second: result.accuracy[1],
         test_accuracy_both: result.accuracy_all_heads,

@@ -12,7 +12,7 @@ use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
 use mnist_train::export::{ExportArgs, export};
 use mnist_train::predict::PredictArgs;
-use mnist_train::run::run;
+use mnist_train::run::{RunSpec, run};
 use two_digit::{Model, Part4};
 
 const EXAMPLES: &str = "Examples:
@@ -118,18 +118,21 @@ fn train_model(
     }: Train,
 ) -> anyhow::Result<()> {
     let training = args.training_config(two_digit::training());
-    let mnist = Mnist::load_default()?;
+    let mnist = args.part.load_mnist()?;
     let data = two_digit::splits(&mnist, training.seed).limit_to(&args.part);
     let part_dir = args.part.reports_dir(two_digit::PART);
     let name = name.unwrap_or_else(|| model.name().to_string());
-    let spec = two_digit::spec(
-        part_dir.clone(),
-        model,
-        name,
-        args.backend,
-        training,
-        args.start(),
-    );
+    let spec = RunSpec {
+        data: args.part.data_record(&mnist),
+        ..two_digit::spec(
+            part_dir.clone(),
+            model,
+            name,
+            args.backend,
+            training,
+            args.start(),
+        )
+    };
     let outcome = run(&spec, &data, args.backend)?;
 
     // What the networks were asked to read, beside the runs' reports.
@@ -151,7 +154,7 @@ fn eval(args: Eval) -> anyhow::Result<()> {
     if set.is_empty() {
         bail!("{}: the set has no images", args.data.display());
     }
-    let accuracy = two_digit::evaluate_set(&model, &set, args.model.backend)?;
+    let accuracy = two_digit::evaluate_set(&model, &set, &args.data, args.model.backend)?;
     if args.json {
         println!("{}", serde_json::to_string(&accuracy)?);
     } else {

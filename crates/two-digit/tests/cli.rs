@@ -174,7 +174,13 @@ fn eval_on_a_composed_set_matches_the_run_and_the_in_process_evaluation() {
         "--model",
         path(&dir.path().join("mlp")),
     ]);
-    let in_process = evaluate_set(&model, &other, mnist_train::BackendKind::Flex).unwrap();
+    let in_process = evaluate_set(
+        &model,
+        &other,
+        &other_prefix,
+        mnist_train::BackendKind::Flex,
+    )
+    .unwrap();
     assert_eq!(json.images, 700);
     assert!((json.loss - in_process.loss).abs() < 1e-9);
     assert_eq!(

@@ -30,6 +30,7 @@ pub fn options(dir: &Path, epochs: Option<usize>) -> SweepOptions {
         epochs,
         rerun: false,
         verbose: false,
+        data: None,
     }
 }
 
