@@ -25,14 +25,7 @@ pub fn write_atomically(
             write(&mut writer)?;
             writer.flush()?;
         }
-        // tempfile creates files readable by their owner only; these are
-        // data and reports, readable like any file a program writes.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
+        readable_by_all(tmp.as_file())?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
@@ -43,4 +36,18 @@ pub fn write_atomically(
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(path, |w| w.write_all(bytes))
+}
+
+/// Makes a temporary file readable like any file a program writes:
+/// tempfile creates files readable by their owner only, and these are data,
+/// reports and models.
+pub fn readable_by_all(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }

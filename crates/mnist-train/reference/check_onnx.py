@@ -1,6 +1,7 @@
 """Checks an ONNX file exported by the course (`cnn export --onnx FILE`,
 `two-digit export`, `mnist-train export`) with another runtime, ONNX Runtime:
-prints its metadata and its accuracy on a test set (needs onnxruntime, numpy).
+prints its metadata and its accuracy on a test set (needs onnxruntime, numpy;
+with the onnx package it first checks the file's conformance).
 
     python check_onnx.py MODEL.onnx             MNIST's 10,000 test images
     python check_onnx.py MODEL.onnx PREFIX      a set PREFIX-images-idx3-ubyte
@@ -47,6 +48,13 @@ def load_set(prefix):
 
 
 def main(model_path, prefix=None):
+    try:
+        import onnx
+    except ImportError:
+        print("(no onnx package: the file's conformance is not checked)")
+    else:
+        onnx.checker.check_model(onnx.load(model_path), full_check=True)
+        print(f"onnx {onnx.__version__}: the file conforms (full check, shapes inferred)")
     session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
     for key in sorted(meta):

@@ -221,7 +221,8 @@ pub fn write_onnx<B: crate::ops::CnnOps>(
             .zip(burn.iter().flatten())
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        if weights == Weights::F32 && !(max_difference <= LOGIT_TOLERANCE) {
+        if weights == Weights::F32 && (max_difference.is_nan() || max_difference > LOGIT_TOLERANCE)
+        {
             return Err(ExportError::Mismatch {
                 path: path.to_path_buf(),
                 difference: max_difference,
@@ -285,6 +286,7 @@ fn write_checked<T>(
         .tempfile_in(folder)
         .map_err(write_error)?;
     file.write_all(bytes).map_err(write_error)?;
+    mnist_data::files::readable_by_all(file.as_file()).map_err(write_error)?;
     file.as_file().sync_all().map_err(write_error)?;
     let checked = check(file.path())?;
     file.persist(path).map_err(|e| write_error(e.error))?;
