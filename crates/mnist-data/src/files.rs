@@ -51,3 +51,23 @@ pub fn readable_by_all(file: &File) -> std::io::Result<()> {
     let _ = file;
     Ok(())
 }
+
+/// Runs `run`, which hands a file to a library that may panic on damaged
+/// input, and returns the panic's message as an error instead. The panic
+/// hook is silenced meanwhile, so no message is printed; one such run at a
+/// time in the process, so that each puts back the hook it found.
+pub fn without_panics<T>(run: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    std::panic::set_hook(hook);
+    result.map_err(|panic| {
+        (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "it cannot be decoded".into())
+    })
+}

@@ -75,22 +75,9 @@ pub fn read_parquet(path: &Path) -> Result<Dataset> {
 
 /// Runs `read`, which hands the file to the parquet crate: some damaged
 /// files make it panic (a page that needs a dictionary the file lacks), and
-/// that panic becomes an error naming the file. The panic hook is silenced
-/// meanwhile (one read at a time, so that each puts back the hook it found),
-/// so no panic message is printed.
+/// that panic becomes an error naming the file.
 fn without_panics(path: &Path, read: impl FnOnce() -> Result<Dataset>) -> Result<Dataset> {
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
-    std::panic::set_hook(hook);
-    result.unwrap_or_else(|panic| {
-        let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "it cannot be decoded".into());
+    crate::files::without_panics(read).unwrap_or_else(|message| {
         Err(DataError::ParquetData {
             path: path.to_path_buf(),
             message,

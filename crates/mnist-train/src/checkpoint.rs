@@ -403,27 +403,13 @@ fn decode<B: Backend, R: Record<B>>(
 
 /// Runs `read`, which hands a file's bytes to Burn: a damaged file can make
 /// Burn panic (an invalid parameter id, bytes that do not fill a tensor's
-/// shape), and that panic becomes an error naming the file. The panic hook
-/// is silenced meanwhile (one read at a time, so that each puts back the
-/// hook it found), so no panic message is printed.
+/// shape), and that panic becomes an error naming the file.
 fn without_panics<T>(
     path: &Path,
     read: impl FnOnce() -> Result<T, CheckpointError>,
 ) -> Result<T, CheckpointError> {
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
-    std::panic::set_hook(hook);
-    result.unwrap_or_else(|panic| {
-        let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "it cannot be decoded".into());
-        Err(incompatible(path, format!("damaged: {message}")))
-    })
+    mnist_data::files::without_panics(read)
+        .unwrap_or_else(|message| Err(incompatible(path, format!("damaged: {message}"))))
 }
 
 fn load_record<B: Backend, M: Module<B>>(

@@ -62,7 +62,9 @@ pub fn predict<B: CnnOps>(model: &Model<B>, images: &Images, device: &B::Device)
     }
 }
 
-fn argmax(row: &[f32]) -> u8 {
+/// The index of the largest value: the digit a row of logits or
+/// probabilities reads.
+pub fn argmax(row: &[f32]) -> u8 {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {
         if v > row[best] {

@@ -8,6 +8,7 @@ use mnist_data::{Images, Labels};
 use tract_onnx::prelude::*;
 
 use super::ExportError;
+use crate::evaluate::argmax;
 
 /// Images per run when a whole set is predicted.
 const BATCH: usize = 500;
@@ -100,14 +101,4 @@ impl OnnxModel {
         }
         Ok(Labels::new(self.heads, labels))
     }
-}
-
-fn argmax(row: &[f32]) -> u8 {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best as u8
 }
