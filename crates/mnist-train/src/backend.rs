@@ -130,17 +130,23 @@ impl BackendKind {
 }
 
 /// Runs `task` on the backend `kind`, with autodiff, on its default device.
-pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, BackendUnavailable> {
+pub fn run_on<T: BackendTask + Send>(
+    kind: BackendKind,
+    task: T,
+) -> Result<T::Output, BackendUnavailable>
+where
+    T::Output: Send,
+{
     use burn::backend::Autodiff;
     match kind {
         #[cfg(feature = "flex")]
-        BackendKind::Flex => {
-            Ok(task.run::<Autodiff<burn::backend::Flex>>(Default::default(), kind))
-        }
+        BackendKind::Flex => Ok(on_cpu_threads(|| {
+            task.run::<Autodiff<burn::backend::Flex>>(Default::default(), kind)
+        })),
         #[cfg(feature = "ndarray")]
-        BackendKind::Ndarray => {
-            Ok(task.run::<Autodiff<burn::backend::NdArray>>(Default::default(), kind))
-        }
+        BackendKind::Ndarray => Ok(on_cpu_threads(|| {
+            task.run::<Autodiff<burn::backend::NdArray>>(Default::default(), kind)
+        })),
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => {
             probe::<burn::backend::Wgpu>(kind)?;
@@ -159,6 +165,14 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, B
         #[allow(unreachable_patterns)]
         requested => Err(requested.not_compiled()),
     }
+}
+
+/// Runs `work` on one of the threads that the CPU backends split their
+/// operations across (rayon's). Called from another thread, each parallel
+/// operation would be handed to those threads and waited for, two context
+/// switches per operation, hundreds per training step.
+fn on_cpu_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| work())
 }
 
 /// GPU backends find out that they have no device by panicking at the first

@@ -179,7 +179,7 @@ impl<B: CnnOps> TrainedModel<B> {
 
 /// A trained model ready to predict on the device it was loaded on: what
 /// `predict`, `serve` and `eval` use, whatever the backend.
-pub trait Predictor {
+pub trait Predictor: Send {
     fn config(&self) -> &ModelConfig;
     /// Predicts every image (which must have the model's size).
     fn predict(&self, images: &Images) -> Predictions;

@@ -1,0 +1,187 @@
+//! The whole block computed directly, without a matrix product: for
+//! inputs with few channels (the images), where a product over 3×3 patches
+//! would have an inner dimension of 9 and be mostly memory traffic.
+
+use rayon::prelude::*;
+
+use crate::pooling::{pool_plane, unpool_plane};
+use crate::{NO_GRADIENT, Pooled};
+
+/// The whole block, `relu(max_pool_2x2(conv3x3(x) + bias))`, computed
+/// directly, writing nothing but the pooled values. For inputs with few
+/// channels (the images), where a matrix product would have an inner
+/// dimension of 9 and be mostly memory traffic. `weight` is `[out,
+/// channels, 3, 3]`.
+///
+/// Each plane is convolved as one flat run: output `(y, x)` is at `y ×
+/// width + x` and its input under kernel offset `(ky, kx)` at that plus
+/// `ky × width + kx`, so each offset is one long multiply-add over the
+/// plane. The runs also compute the last two columns of each row, which
+/// mix neighbouring rows and are never pooled: a few percent of waste for
+/// loops long enough to vectorise.
+pub fn conv_block_direct(
+    x: &[f32],
+    [channels, batch, height, width]: [usize; 4],
+    weight: &[f32],
+    bias: &[f32],
+) -> Pooled {
+    let out_channels = bias.len();
+    let cols = width - 2;
+    let (pooled_rows, pooled_cols) = ((height - 2) / 2, cols / 2);
+    let plane_out = pooled_rows * pooled_cols;
+    let mut output = vec![0.0; out_channels * batch * plane_out];
+    let mut indices = vec![NO_GRADIENT; out_channels * batch * plane_out];
+    if plane_out == 0 {
+        return Pooled { output, indices };
+    }
+    // The flat run up to the last pooled output.
+    let run = (2 * pooled_rows - 1) * width + 2 * pooled_cols;
+    output
+        .par_chunks_mut(plane_out)
+        .zip(indices.par_chunks_mut(plane_out))
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f32; run],
+            |conv, (p, (output, indices))| {
+                let (out_channel, image) = (p / batch, p % batch);
+                let weight = &weight[out_channel * channels * 9..][..channels * 9];
+                conv.fill(0.0);
+                for channel in 0..channels {
+                    let plane = &x[(channel * batch + image) * height * width..][..height * width];
+                    for (offset, &w) in weight[channel * 9..][..9].iter().enumerate() {
+                        axpy(conv, w, &plane[(offset / 3) * width + offset % 3..][..run]);
+                    }
+                }
+                pool_plane(conv, width, cols, bias[out_channel], output, indices);
+            },
+        );
+    Pooled { output, indices }
+}
+
+/// The gradients of [`conv_block_direct`]: of the weight and the bias, and
+/// of the input if `input_grad`. Each plane's pooled gradients are put back
+/// where their maxima were, in a flat run like the forward pass's, and the
+/// weight's gradient for each kernel offset is the run's dot product with
+/// the input shifted by that offset.
+pub fn conv_block_direct_backward(
+    x: &[f32],
+    [channels, batch, height, width]: [usize; 4],
+    weight: &[f32],
+    grad: &[f32],
+    indices: &[i32],
+    input_grad: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
+    let out_channels = weight.len() / (channels * 9);
+    let plane_in = height * width;
+    let (pooled_rows, pooled_cols) = ((height - 2) / 2, (width - 2) / 2);
+    let plane_out = pooled_rows * pooled_cols;
+    let mut weight_grad = vec![0.0; out_channels * channels * 9];
+    let mut bias_grad = vec![0.0; out_channels];
+    if plane_out == 0 {
+        let x_grad = input_grad.then(|| vec![0.0; x.len()]);
+        return (x_grad, weight_grad, bias_grad);
+    }
+    let run = (2 * pooled_rows - 1) * width + 2 * pooled_cols;
+    // The convolution's gradient for plane `p` (output channel, image) as
+    // a flat run: each pooled gradient at its maximum, zero elsewhere; and
+    // its sum, the bias's share.
+    let unpool = |p: usize, conv_grad: &mut [f32]| {
+        let span = p * plane_out..(p + 1) * plane_out;
+        unpool_plane(&grad[span.clone()], &indices[span], conv_grad)
+    };
+    weight_grad
+        .par_chunks_mut(channels * 9)
+        .zip(bias_grad.par_iter_mut())
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f32; run],
+            |conv_grad, (out_channel, (weight_grad, bias_grad))| {
+                for image in 0..batch {
+                    *bias_grad += unpool(out_channel * batch + image, conv_grad);
+                    for (channel, weight_grad) in weight_grad.chunks_exact_mut(9).enumerate() {
+                        let plane = &x[(channel * batch + image) * plane_in..][..plane_in];
+                        for (offset, w) in weight_grad.iter_mut().enumerate() {
+                            *w += dot(
+                                conv_grad,
+                                &plane[(offset / 3) * width + offset % 3..][..run],
+                            );
+                        }
+                    }
+                }
+            },
+        );
+    let x_grad = input_grad.then(|| {
+        let mut x_grad = vec![0.0; channels * batch * plane_in];
+        x_grad.par_chunks_mut(plane_in).enumerate().for_each_init(
+            || vec![0.0f32; run],
+            |conv_grad, (p, x_grad)| {
+                let (channel, image) = (p / batch, p % batch);
+                for out_channel in 0..out_channels {
+                    unpool(out_channel * batch + image, conv_grad);
+                    let weight = &weight[(out_channel * channels + channel) * 9..][..9];
+                    for (offset, &w) in weight.iter().enumerate() {
+                        axpy(
+                            &mut x_grad[(offset / 3) * width + offset % 3..][..run],
+                            w,
+                            conv_grad,
+                        );
+                    }
+                }
+            },
+        );
+        x_grad
+    });
+    (x_grad, weight_grad, bias_grad)
+}
+
+// Vector arithmetic for the direct block's loops. Each runs its loop
+// compiled for the widest vector instructions the CPU has (AVX-512, or AVX2
+// and FMA), chosen at run time by `pulp`; the loops are plain Rust that the
+// compiler vectorises.
+
+/// `acc += w × x`.
+fn axpy(acc: &mut [f32], w: f32, x: &[f32]) {
+    struct Axpy<'a>(&'a mut [f32], f32, &'a [f32]);
+    impl pulp::WithSimd for Axpy<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Axpy(acc, w, x) = self;
+            for (a, x) in acc.iter_mut().zip(x) {
+                *a += w * x;
+            }
+        }
+    }
+    pulp::Arch::new().dispatch(Axpy(acc, w, x));
+}
+
+/// Lanes of the partial sums in [`dot`]: separate
+/// accumulators let the compiler use vector instructions, which a single
+/// running sum (a chain of dependent additions) would not.
+const LANES: usize = 16;
+
+/// `Σ a × b`.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    struct Dot<'a>(&'a [f32], &'a [f32]);
+    impl pulp::WithSimd for Dot<'_> {
+        type Output = f32;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) -> f32 {
+            let (a, b) = (self.0.chunks_exact(LANES), self.1.chunks_exact(LANES));
+            let tail: f32 = a
+                .remainder()
+                .iter()
+                .zip(b.remainder())
+                .map(|(x, y)| x * y)
+                .sum();
+            let mut sums = [0.0f32; LANES];
+            for (a, b) in a.zip(b) {
+                for i in 0..LANES {
+                    sums[i] += a[i] * b[i];
+                }
+            }
+            sums.iter().sum::<f32>() + tail
+        }
+    }
+    pulp::Arch::new().dispatch(Dot(a, b))
+}
