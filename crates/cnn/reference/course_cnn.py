@@ -3,13 +3,17 @@ paired comparisons with the Burn part on the same machine (needs torch, numpy).
 
     python course_cnn.py short SEED...  2,000 training images for 1, 2 and 3
                                         epochs, tested on 500 test images
-    python course_cnn.py full SEED...   the course run: 54,000 images, 10
-                                        epochs, the final model tested on
-                                        10,000; prints seconds per epoch
-    python course_cnn.py step [STEPS]   the raw training step on one batch of
+    python course_cnn.py full SEED... [--epochs N] [--device DEVICE]
+                                        the course run: 54,000 images, 10
+                                        epochs (or N), the final model
+                                        tested on 10,000; prints seconds
+                                        per epoch
+    python course_cnn.py step [STEPS] [--rounds R] [--device DEVICE] [--json]
+                                        the raw training step on one batch of
                                         32, as `cnn bench` times it: median
                                         of 3 rounds, split into forward,
-                                        backward and optimiser
+                                        backward and optimiser (`bench` runs
+                                        it in turn with its own rounds)
     python course_cnn.py evaluate FILE  the Burn part's trained model,
                                         exported to safetensors in
                                         PyTorch's layout, loaded into the
@@ -21,6 +25,7 @@ Exporting the committed model first:
     cargo run --release -p cnn -- export --pytorch /tmp/cnn.safetensors
     python crates/cnn/reference/course_cnn.py evaluate /tmp/cnn.safetensors
 """
+import argparse
 import gzip
 import sys
 import time
@@ -33,7 +38,7 @@ import torch.nn.functional as F
 
 MNIST = Path(__file__).resolve().parents[3] / "datasets" / "mnist"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mnist-train" / "reference"))
-from raw_step import time_raw_step  # noqa: E402
+from raw_step import step_command, time_raw_step  # noqa: E402
 from safetensors_file import load_exported  # noqa: E402
 
 
@@ -57,43 +62,55 @@ def course_cnn():
     )
 
 
-def train(n, epochs, seed, batch=32):
+def train(n, epochs, seed, batch=32, device="cpu"):
     """Trains on n of the first 54,000 training images (the last 6,000
-    validate in the course) and returns the model and seconds per epoch."""
+    validate in the course) and returns the model and seconds per epoch
+    (each epoch's training pass, then its validation at batch 500, as the
+    Burn part's epoch line counts it)."""
     torch.manual_seed(seed)
     chosen = np.random.default_rng(seed).permutation(54_000)[:n]
-    x, y = torch.tensor(train_x[chosen]), torch.tensor(train_y[chosen].astype(np.int64))
-    model = course_cnn()
+    held_out = np.arange(54_000, 60_000)
+    x = torch.tensor(train_x[chosen]).to(device)
+    y = torch.tensor(train_y[chosen].astype(np.int64)).to(device)
+    model = course_cnn().to(device)
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     seconds = []
     for _ in range(epochs):
         start = time.time()
         model.train()
-        order = torch.randperm(n)
+        order = torch.randperm(n, device=device)
         for i in range(0, n - batch + 1, batch):
             b = order[i:i + batch]
             loss = F.cross_entropy(model(x[b]), y[b])
             sgd.zero_grad()
             loss.backward()
             sgd.step()
+        correct(model, train_x[held_out], train_y[held_out], device)
         seconds.append(time.time() - start)
     return model, seconds
 
 
-def accuracy(model, n):
+def correct(model, images, labels, device):
+    """How many of `images` the model reads as `labels`, 500 at a time."""
     model.eval()
     with torch.no_grad():
-        predicted = model(torch.tensor(test_x[:n])).argmax(1).numpy()
-    return 100 * (predicted == test_y[:n]).mean()
+        predicted = torch.cat([model(torch.tensor(images[i:i + 500]).to(device)).argmax(1)
+                               for i in range(0, len(images), 500)]).cpu().numpy()
+    return (predicted == labels).sum()
 
 
-def time_step(steps):
+def accuracy(model, n, device="cpu"):
+    return 100 * correct(model, test_x[:n], test_y[:n], device) / n
+
+
+def time_step(steps, device="cpu"):
     """Milliseconds per raw step: (total, forward, backward, optimiser)."""
     torch.manual_seed(1)
-    model = course_cnn()
+    model = course_cnn().to(device)
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    x, y = torch.tensor(train_x[:32]), torch.tensor(train_y[:32].astype(np.int64))
-    return time_raw_step(model, sgd, lambda m: F.cross_entropy(m(x), y), steps)
+    x = torch.tensor(train_x[:32]).to(device)
+    y = torch.tensor(train_y[:32].astype(np.int64)).to(device)
+    return time_raw_step(model, sgd, lambda m: F.cross_entropy(m(x), y), steps, device)
 
 
 def evaluate(path):
@@ -112,20 +129,20 @@ if __name__ == "__main__":
         print(f"{sys.argv[2]}: {evaluate(sys.argv[2]):.2f} % on 10,000 test images")
         sys.exit()
     if sys.argv[1] == "step":
-        steps = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-        rounds = np.array([time_step(steps) for _ in range(3)])
-        step, forward, backward, optimiser = np.median(rounds, axis=0)
-        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, batch 32: "
-              f"raw step {step:.2f} ms (forward {forward:.2f}, backward {backward:.2f}, "
-              f"optimiser {optimiser:.2f}); an epoch of 1,687 steps {step * 1.687:.1f} s")
+        step_command(sys.argv[2:], [("cnn", time_step)], 32, 54_000 // 32)
         sys.exit()
-    mode, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [1]
-    for seed in seeds:
-        if mode == "short":
+    parser = argparse.ArgumentParser(prog=f"course_cnn.py {sys.argv[1]}")
+    parser.add_argument("seeds", nargs="*", type=int, default=[1])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(sys.argv[2:])
+    for seed in args.seeds:
+        if sys.argv[1] == "short":
             for epochs in (1, 2, 3):
                 model, _ = train(2_000, epochs, seed)
                 print(f"seed {seed}, {epochs} epoch(s): {accuracy(model, 500):.1f} % on 500 test images")
         else:
-            model, seconds = train(54_000, 10, seed)
-            print(f"seed {seed}: {accuracy(model, 10_000):.2f} % on 10,000 test images; "
-                  f"epoch {np.median(seconds):.1f} s (median), threads {torch.get_num_threads()}")
+            model, seconds = train(54_000, args.epochs, seed, device=args.device)
+            print(f"seed {seed}: {accuracy(model, 10_000, args.device):.2f} % on 10,000 test images "
+                  f"after {args.epochs} epoch(s); epoch {np.median(seconds):.1f} s (median), "
+                  f"{args.device}, threads {torch.get_num_threads()}")

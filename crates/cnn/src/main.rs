@@ -207,7 +207,7 @@ fn bench(args: Bench) -> anyhow::Result<()> {
         data: &mnist.train,
         batch_size: args.batch_size as usize,
         epoch_images: mnist.train.len() * 9 / 10,
-        pytorch_command: "OMP_NUM_THREADS=2 python crates/cnn/reference/course_cnn.py step 40",
+        pytorch_script: "crates/cnn/reference/course_cnn.py",
     }
     .print(&args.timing)?;
     Ok(())

@@ -3,6 +3,8 @@
 //! `--backend` flag into a type: each binary hands its command to [`run_on`]
 //! once, as a [`BackendTask`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use burn::tensor::backend::AutodiffBackend;
 use clap::ValueEnum;
 
@@ -129,7 +131,30 @@ impl BackendKind {
     }
 }
 
-/// Runs `task` on the backend `kind`, with autodiff, on its default device.
+/// The GPU the GPU backends run on: `--device N`, one per process.
+static GPU_ORDINAL: AtomicUsize = AtomicUsize::new(0);
+
+/// The GPU ordinal `--device N` chose (0 unless given).
+pub fn gpu_ordinal() -> usize {
+    GPU_ORDINAL.load(Ordering::Relaxed)
+}
+
+/// `--device N`'s parser, which also records the choice for [`run_on`]:
+/// the flag sits beside `--backend` in several commands' options, and a
+/// process runs on one GPU.
+pub fn parse_gpu_ordinal(value: &str) -> Result<usize, String> {
+    let ordinal = value
+        .parse::<usize>()
+        .map_err(|_| format!("{value:?} is not a GPU number (0, 1, …)"))?;
+    GPU_ORDINAL.store(ordinal, Ordering::Relaxed);
+    Ok(ordinal)
+}
+
+/// The help of every `--device` flag.
+pub const DEVICE_HELP: &str = "GPU number for --backend cuda or wgpu (0 is the first)";
+
+/// Runs `task` on the backend `kind`, with autodiff: on the CPU, or on GPU
+/// [`gpu_ordinal`].
 pub fn run_on<T: BackendTask + Send>(
     kind: BackendKind,
     task: T,
@@ -149,13 +174,19 @@ where
         })),
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => {
-            probe::<burn::backend::Wgpu>(kind)?;
-            Ok(task.run::<Autodiff<burn::backend::Wgpu>>(Default::default(), kind))
+            use burn::backend::wgpu::WgpuDevice;
+            let device = match gpu_ordinal() {
+                0 => WgpuDevice::default(),
+                n => WgpuDevice::DiscreteGpu(n),
+            };
+            probe::<burn::backend::Wgpu>(kind, device.clone())?;
+            Ok(task.run::<Autodiff<burn::backend::Wgpu>>(device, kind))
         }
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => {
-            probe::<burn::backend::Cuda>(kind)?;
-            Ok(task.run::<Autodiff<burn::backend::Cuda>>(Default::default(), kind))
+            let device = burn::backend::cuda::CudaDevice::new(gpu_ordinal());
+            probe::<burn::backend::Cuda>(kind, device.clone())?;
+            Ok(task.run::<Autodiff<burn::backend::Cuda>>(device, kind))
         }
         #[cfg(feature = "tch")]
         BackendKind::Tch => Ok(task.run::<Autodiff<burn::backend::LibTorch>>(
@@ -178,12 +209,14 @@ fn on_cpu_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
 /// GPU backends find out that they have no device by panicking at the first
 /// operation; this runs one, quietly, and turns such a panic into an error.
 #[allow(dead_code)] // used only when a GPU backend is compiled in
-fn probe<B: burn::tensor::backend::Backend>(kind: BackendKind) -> Result<(), BackendUnavailable> {
+fn probe<B: burn::tensor::backend::Backend>(
+    kind: BackendKind,
+    device: B::Device,
+) -> Result<(), BackendUnavailable> {
     use std::panic::{AssertUnwindSafe, catch_unwind, set_hook, take_hook};
     let hook = take_hook();
     set_hook(Box::new(|_| {}));
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let device = B::Device::default();
         burn::tensor::Tensor::<B, 1>::zeros([1], &device).into_data()
     }));
     set_hook(hook);

@@ -4,8 +4,11 @@
 //! any overhead of the loop shows; and each CNN layer's share.
 //!
 //! [`StepBench`] is every part's `bench` command: one table of steps per
-//! backend, then the CNNs' per-layer table.
+//! backend, then PyTorch's step of the same models, timed in turn with
+//! ours when a Python with torch is there ([`crate::pytorch_reference`]),
+//! then the CNNs' per-layer table.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::nn::conv::Conv2d;
@@ -15,13 +18,17 @@ use burn::tensor::activation::relu;
 use mnist_data::Dataset;
 use mnist_report::metrics::median;
 
-use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
+use crate::backend::{
+    BackendKind, BackendTask, BackendUnavailable, DEVICE_HELP, TrainBackend, parse_gpu_ordinal,
+    run_on,
+};
 use crate::batch::batch;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::loss::cross_entropy;
 use crate::models::{Cnn, CnnConfig, ConvMethod, ModelConfig};
 use crate::ops::{channels_first, conv_pool_relu, flatten_channels_first};
 use crate::optimizer::ModelOptimizer;
+use crate::pytorch_reference::{PyTorch, ReferenceStep};
 use crate::train::{TrainError, TrainOptions, TrainingData, train};
 
 /// Milliseconds per step.
@@ -114,8 +121,9 @@ pub fn time_steps<B: TrainBackend>(
 }
 
 /// [`time_steps`] for each of `models`, in `rounds` taken in turn so that a
-/// noisy moment of a shared machine hits every model alike: the medians, one
-/// per model.
+/// noisy moment of a shared machine hits every model alike, with
+/// `between_rounds` (PyTorch's round) after each: each model's times, one
+/// per round.
 pub fn time_steps_in_rounds<B: TrainBackend>(
     models: &[ModelConfig],
     data: &Dataset,
@@ -123,26 +131,28 @@ pub fn time_steps_in_rounds<B: TrainBackend>(
     steps: usize,
     rounds: usize,
     device: &B::Device,
-) -> Vec<StepTimes> {
+    mut between_rounds: impl FnMut(),
+) -> Vec<Vec<StepTimes>> {
     let mut samples: Vec<Vec<StepTimes>> = vec![Vec::new(); models.len()];
     for _ in 0..rounds.max(1) {
         for (model, samples) in models.iter().zip(&mut samples) {
             samples.push(time_steps::<B>(model, data, batch_size, steps, device));
         }
+        between_rounds();
     }
     samples
-        .into_iter()
-        .map(|s| {
-            let median_of = |f: fn(&StepTimes) -> f64| median(s.iter().map(f)).unwrap_or(f64::NAN);
-            StepTimes {
-                raw_ms: median_of(|t| t.raw_ms),
-                loop_ms: median_of(|t| t.loop_ms),
-                forward_ms: median_of(|t| t.forward_ms),
-                backward_ms: median_of(|t| t.backward_ms),
-                optimizer_ms: median_of(|t| t.optimizer_ms),
-            }
-        })
-        .collect()
+}
+
+/// The median of each time over rounds.
+pub fn median_times(rounds: &[StepTimes]) -> StepTimes {
+    let median_of = |f: fn(&StepTimes) -> f64| median(rounds.iter().map(f)).unwrap_or(f64::NAN);
+    StepTimes {
+        raw_ms: median_of(|t| t.raw_ms),
+        loop_ms: median_of(|t| t.loop_ms),
+        forward_ms: median_of(|t| t.forward_ms),
+        backward_ms: median_of(|t| t.backward_ms),
+        optimizer_ms: median_of(|t| t.optimizer_ms),
+    }
 }
 
 /// One layer's share of a training step, in milliseconds.
@@ -296,12 +306,21 @@ pub struct BenchArgs {
     /// Backends to measure.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
     pub backend: Vec<BackendKind>,
+    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
+    pub device: usize,
     /// Timed steps per measurement.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
     /// Rounds of measurements, taken in turn; the table gives medians.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pub rounds: u64,
+    /// Python with PyTorch, whose step of the same models is timed after
+    /// each of our rounds [default: $PYTHON, else python3].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Time our step only, without PyTorch's.
+    #[arg(long, conflicts_with = "python")]
+    pub no_pytorch: bool,
 }
 
 /// A part's `bench`: which models to time, on what data.
@@ -317,9 +336,9 @@ pub struct StepBench<'a> {
     pub batch_size: usize,
     /// Training images of one of the part's epochs, for the epoch column.
     pub epoch_images: usize,
-    /// The command that times PyTorch's step of the same models, to run in
-    /// turn with this one.
-    pub pytorch_command: &'a str,
+    /// The reference script that times PyTorch's step of the same models
+    /// (relative to the workspace), run in turn with ours.
+    pub pytorch_script: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -341,7 +360,10 @@ pub enum BenchError {
 
 /// The step times and per-layer times of one backend.
 struct BackendTimes {
-    steps: Vec<StepTimes>,
+    /// Each model's times, one per round.
+    steps: Vec<Vec<StepTimes>>,
+    /// PyTorch's steps, one per round.
+    reference: Vec<Result<Vec<ReferenceStep>, String>>,
     layers: Vec<(String, Vec<LayerTime>)>,
 }
 
@@ -366,7 +388,15 @@ impl StepBench<'_> {
             self.title, self.batch_size, steps, rounds
         );
         for &backend in &args.backend {
-            let times = run_on(backend, TimeOn(self, backend, steps, rounds))?;
+            let pytorch = self.pytorch(args, backend);
+            let task = TimeOn {
+                bench: self,
+                backend,
+                steps,
+                rounds,
+                pytorch: pytorch.as_ref().ok(),
+            };
+            let times = run_on(backend, task)?;
             println!(
                 "\n{:<8} {:<20} {:>12} {:>13} {:>9} {:>8}   raw step: {:>8} {:>9} {:>9}",
                 "backend",
@@ -379,7 +409,8 @@ impl StepBench<'_> {
                 "backward",
                 "optimiser"
             );
-            for ((name, _), t) in self.models.iter().zip(&times.steps) {
+            for ((name, _), rounds) in self.models.iter().zip(&times.steps) {
+                let t = median_times(rounds);
                 println!(
                     "{:<8} {:<20} {:>12.2} {:>13.2} {:>8.2}x {:>8.1}   {:>18.2} {:>9.2} {:>9.2}",
                     backend.name(),
@@ -393,6 +424,10 @@ impl StepBench<'_> {
                     t.optimizer_ms
                 );
             }
+            match &pytorch {
+                Ok(pytorch) => print!("{}", self.paired_table(pytorch, steps, &times)),
+                Err(why) => println!("\n{why}"),
+            }
             if !times.layers.is_empty() {
                 println!(
                     "\nPer layer on {} (ms; medians of {LAYER_REPEATS} runs; the first head):",
@@ -401,12 +436,104 @@ impl StepBench<'_> {
                 print!("{}", layer_table(&times.layers));
             }
         }
-        println!(
-            "\nPyTorch on this machine: run `{}` in turn with this command, on a quiet \
-             machine, for a paired figure.",
-            self.pytorch_command
-        );
         Ok(())
+    }
+
+    /// PyTorch for the paired step on `backend`, or why there is none.
+    fn pytorch(&self, args: &BenchArgs, backend: BackendKind) -> Result<PyTorch, String> {
+        if args.no_pytorch {
+            return Err("PyTorch's step not timed (--no-pytorch).".into());
+        }
+        let device = match backend {
+            BackendKind::Flex | BackendKind::Ndarray | BackendKind::Tch => "cpu".to_string(),
+            BackendKind::Cuda => format!("cuda:{}", crate::backend::gpu_ordinal()),
+            BackendKind::Wgpu => {
+                return Err("no paired PyTorch step on wgpu: PyTorch has no such device.".into());
+            }
+        };
+        PyTorch::find(
+            args.python.as_deref(),
+            self.pytorch_script,
+            &device,
+            rayon::current_num_threads(),
+        )
+    }
+
+    /// Our raw step against PyTorch's, round by round: the ratio is the
+    /// median of the rounds' ratios.
+    fn paired_table(&self, pytorch: &PyTorch, steps: usize, times: &BackendTimes) -> String {
+        let mut table = format!(
+            "\nPaired with PyTorch {} on {}, {} CPU threads, after each of our rounds:\n  {}\n",
+            pytorch.version,
+            pytorch.device,
+            pytorch.threads,
+            pytorch.command(steps)
+        );
+        let rounds: Vec<&Vec<ReferenceStep>> = match times
+            .reference
+            .iter()
+            .map(Result::as_ref)
+            .collect::<Result<Vec<_>, &String>>()
+        {
+            Ok(rounds) => rounds,
+            Err(error) => {
+                table.push_str(&format!("PyTorch's step failed: {error}\n"));
+                return table;
+            }
+        };
+        table.push_str(&format!(
+            "{:<20} {:>9} {:>11} {:>7} {:>17} {:>17}   {}\n",
+            "model",
+            "ours ms",
+            "PyTorch ms",
+            "ratio",
+            "forward ours/PT",
+            "backward ours/PT",
+            "each round, ours/PyTorch ms"
+        ));
+        for ((name, config), ours) in self.models.iter().zip(&times.steps) {
+            let kind = match config {
+                ModelConfig::Cnn(_) => "cnn",
+                ModelConfig::Mlp(_) => "mlp",
+            };
+            let theirs: Vec<&ReferenceStep> = rounds
+                .iter()
+                .filter_map(|round| round.iter().find(|step| step.model == kind))
+                .collect();
+            if theirs.len() != ours.len() {
+                table.push_str(&format!("{name:<20} (no {kind} in the reference script)\n"));
+                continue;
+            }
+            let median_of = |values: Vec<f64>| median(values.into_iter()).unwrap_or(f64::NAN);
+            let ratio = median_of(
+                ours.iter()
+                    .zip(&theirs)
+                    .map(|(o, t)| o.raw_ms / t.raw_ms)
+                    .collect(),
+            );
+            let pairs: Vec<String> = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(o, t)| format!("{:.2}/{:.2}", o.raw_ms, t.raw_ms))
+                .collect();
+            let (o, t) = (
+                median_times(ours),
+                median_of(theirs.iter().map(|t| t.raw_ms).collect()),
+            );
+            let forward = median_of(theirs.iter().map(|t| t.forward_ms).collect());
+            let backward = median_of(theirs.iter().map(|t| t.backward_ms).collect());
+            table.push_str(&format!(
+                "{:<20} {:>9.2} {:>11.2} {:>6.2}x {:>17} {:>17}   {}\n",
+                name,
+                o.raw_ms,
+                t,
+                ratio,
+                format!("{:.2}/{:.2}", o.forward_ms, forward),
+                format!("{:.2}/{:.2}", o.backward_ms, backward),
+                pairs.join("  ")
+            ));
+        }
+        table
     }
 
     /// The models as this bench times them on `backend`.
@@ -425,16 +552,30 @@ impl StepBench<'_> {
     }
 }
 
-/// [`StepBench`]'s measurements on one backend.
-struct TimeOn<'a, 'b>(&'a StepBench<'b>, BackendKind, usize, usize);
+/// [`StepBench`]'s measurements on one backend, with PyTorch's round after
+/// each of ours.
+struct TimeOn<'a, 'b> {
+    bench: &'a StepBench<'b>,
+    backend: BackendKind,
+    steps: usize,
+    rounds: usize,
+    pytorch: Option<&'a PyTorch>,
+}
 
 impl BackendTask for TimeOn<'_, '_> {
     type Output = BackendTimes;
 
     fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> BackendTimes {
-        let TimeOn(bench, backend, steps, rounds) = self;
+        let TimeOn {
+            bench,
+            backend,
+            steps,
+            rounds,
+            pytorch,
+        } = self;
         let models = bench.configs(backend);
         let configs: Vec<ModelConfig> = models.iter().map(|(_, c)| c.clone()).collect();
+        let mut reference = Vec::new();
         let steps = time_steps_in_rounds::<B>(
             &configs,
             bench.data,
@@ -442,6 +583,11 @@ impl BackendTask for TimeOn<'_, '_> {
             steps,
             rounds,
             &device,
+            || {
+                if let Some(pytorch) = pytorch {
+                    reference.push(pytorch.time_round(steps));
+                }
+            },
         );
         let layers = models
             .iter()
@@ -453,7 +599,11 @@ impl BackendTask for TimeOn<'_, '_> {
                 ModelConfig::Mlp(_) => None,
             })
             .collect();
-        BackendTimes { steps, layers }
+        BackendTimes {
+            steps,
+            reference,
+            layers,
+        }
     }
 }
 

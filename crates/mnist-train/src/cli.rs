@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 use mnist_report::cli::PartArgs;
 
-use crate::backend::BackendKind;
+use crate::backend::{BackendKind, DEVICE_HELP, parse_gpu_ordinal};
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::inference::{NoModel, model_dir};
 use crate::run::Start;
@@ -41,6 +41,8 @@ pub struct ModelArgs<P: Part> {
     /// Backend to run the model on.
     #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
     pub backend: BackendKind,
+    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
+    pub device: usize,
     #[arg(skip)]
     part: PhantomData<P>,
 }
@@ -60,6 +62,8 @@ pub struct TrainArgs {
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
     pub backend: BackendKind,
+    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
+    pub device: usize,
     /// Images per batch (default: the part's).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: Option<u64>,

@@ -32,6 +32,7 @@ pub mod models;
 pub mod ops;
 pub mod optimizer;
 pub mod predict;
+pub mod pytorch_reference;
 pub mod run;
 pub mod train;
 pub mod two_digit_image;

@@ -168,7 +168,7 @@ fn bench(timing: &BenchArgs, models: &[ModelKind], batch_size: u64) -> anyhow::R
         data: &mnist.train,
         batch_size: batch_size as usize,
         epoch_images: mnist.train.len() * 9 / 10,
-        pytorch_command: "OMP_NUM_THREADS=2 python crates/cnn/reference/course_cnn.py step 40",
+        pytorch_script: "crates/cnn/reference/course_cnn.py",
     }
     .print(timing)?;
     Ok(())

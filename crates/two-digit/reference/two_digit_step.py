@@ -2,11 +2,14 @@
 training step, for paired comparisons with `two-digit bench` on the same
 machine (needs torch, numpy).
 
-    python two_digit_step.py [STEPS]   the raw step of each model on one batch
+    python two_digit_step.py step [STEPS] [--rounds R] [--device DEVICE] [--json]
+                                       the raw step of each model on one batch
                                        of 64 two-digit images: median of 3
                                        rounds of STEPS steps (default 50),
                                        split into forward, backward and
                                        optimiser, and the epoch of 562 steps
+                                       (`bench` runs it in turn with its own
+                                       rounds)
     python two_digit_step.py evaluate FILE PREFIX
                                        the Burn part's trained model,
                                        exported to safetensors in PyTorch's
@@ -35,7 +38,7 @@ import torch.nn.functional as F
 
 MNIST = Path(__file__).resolve().parents[3] / "datasets" / "mnist"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mnist-train" / "reference"))
-from raw_step import time_raw_step  # noqa: E402
+from raw_step import step_command, time_raw_step  # noqa: E402
 from safetensors_file import load_exported  # noqa: E402
 BATCH, STEPS_PER_EPOCH = 64, 36_000 // 64
 
@@ -82,18 +85,18 @@ def mlp():
     ), 64)
 
 
-def time_step(make_model, batch, steps):
+def time_step(make_model, steps, device):
     """Milliseconds per raw step: (total, forward, backward, optimiser)."""
     torch.manual_seed(1)
-    model = make_model()
+    model = make_model().to(device)
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, first, second = batch
+    x, first, second = (t.to(device) for t in two_digit_batch())
 
     def loss_of(m):
         out1, out2 = m(x)
         return (F.cross_entropy(out1, first) + F.cross_entropy(out2, second)) / 2
 
-    return time_raw_step(model, sgd, loss_of, steps)
+    return time_raw_step(model, sgd, loss_of, steps, device)
 
 
 def read_idx(path):
@@ -150,12 +153,9 @@ if __name__ == "__main__":
         print(f"{sys.argv[2]}: first digit {first:.3f} %, second {second:.3f} %, "
               f"both {both:.3f} % on the set {sys.argv[3]}")
         sys.exit()
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    batch = two_digit_batch()
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "
-          f"an epoch of {STEPS_PER_EPOCH} steps:")
-    for name, make_model in (("cnn", cnn), ("mlp", mlp)):
-        rounds = np.array([time_step(make_model, batch, steps) for _ in range(3)])
-        step, forward, backward, optimiser = np.median(rounds, axis=0)
-        print(f"  {name}: raw step {step:.2f} ms (forward {forward:.2f}, backward {backward:.2f}, "
-              f"optimiser {optimiser:.2f}); epoch {step * STEPS_PER_EPOCH / 1e3:.2f} s")
+    if sys.argv[1:2] == ["step"]:
+        models = [(name, lambda steps, device, make=make: time_step(make, steps, device))
+                  for name, make in (("cnn", cnn), ("mlp", mlp))]
+        step_command(sys.argv[2:], models, BATCH, STEPS_PER_EPOCH)
+        sys.exit()
+    sys.exit(__doc__)

@@ -186,7 +186,7 @@ fn bench(args: Bench) -> anyhow::Result<()> {
         data: &data.train,
         batch_size: two_digit::training().batch_size,
         epoch_images: data.train.len(),
-        pytorch_command: "OMP_NUM_THREADS=2 python crates/two-digit/reference/two_digit_step.py 40",
+        pytorch_script: "crates/two-digit/reference/two_digit_step.py",
     }
     .print(&args.timing)?;
     Ok(())
