@@ -305,6 +305,7 @@ fn help_lists_the_commands_and_the_committed_model() {
         ("--batch-size", "0"),
         ("--run", "../escape"),
         ("--backend", "tpu"),
+        ("--device", "gpu0"),
     ] {
         let out = cnn(&["train", flag, value]);
         assert!(!out.status.success(), "{flag} {value}");
@@ -315,7 +316,7 @@ fn help_lists_the_commands_and_the_committed_model() {
 
 #[test]
 fn bench_prints_step_times_and_a_per_layer_table_for_both_conv_methods() {
-    let out = cnn(&["bench", "--steps", "4", "--rounds", "1"]);
+    let out = cnn(&["bench", "--steps", "4", "--rounds", "1", "--no-pytorch"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let numbers = |line: &str| -> Vec<f64> {
@@ -358,6 +359,104 @@ fn bench_prints_step_times_and_a_per_layer_table_for_both_conv_methods() {
         stderr(&out).contains("60000 training images"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// A stand-in for Python with PyTorch: answers the import probe with a
+/// version, and each run of the reference script with its JSON line (a raw
+/// step of 1000 ms), or fails if `fail`; logs each call's arguments and
+/// thread count to `calls`.
+fn fake_python(dir: &Path, fail: bool) -> std::path::PathBuf {
+    let calls = dir.join("calls");
+    let step = if fail {
+        "echo 'RuntimeError: boom' >&2; exit 1".to_string()
+    } else {
+        r#"echo '{"model": "cnn", "torch": "9.9.9", "threads": 2, "device": "cpu", "raw_ms": 1000.0, "forward_ms": 400.0, "backward_ms": 500.0, "optimizer_ms": 100.0}'"#.to_string()
+    };
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = -c ]; then echo 9.9.9-fake; exit 0; fi\n\
+         echo \"OMP_NUM_THREADS=$OMP_NUM_THREADS $*\" >> '{}'\n{step}\n",
+        calls.display()
+    );
+    let python = dir.join("python");
+    std::fs::write(&python, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    python
+}
+
+/// `bench` runs the reference script after each of its rounds and prints
+/// our step against PyTorch's, round by round; without PyTorch it says how
+/// to get it, and a failing script is reported, not fatal.
+#[test]
+fn bench_pairs_its_rounds_with_pytorchs_when_there_is_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = fake_python(dir.path(), false);
+    let python_arg = python.to_str().unwrap();
+    let base = ["bench", "--conv", "fused", "--steps", "2", "--rounds", "2"];
+    let out = cnn(&[&base[..], &["--python", python_arg]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Paired with PyTorch 9.9.9-fake on cpu"),
+        "{text}"
+    );
+    assert!(
+        text.contains("course_cnn.py step 2 --rounds 1 --device cpu"),
+        "{text}"
+    );
+    // One call per round, with as many threads as ours.
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    for call in &calls {
+        assert!(
+            call.starts_with("OMP_NUM_THREADS=") && !call.starts_with("OMP_NUM_THREADS= "),
+            "{call}"
+        );
+        assert!(
+            call.contains("course_cnn.py step 2 --rounds 1 --json --device cpu"),
+            "{call}"
+        );
+    }
+    // The paired row: ours, PyTorch's 1000 ms, and their ratio.
+    let row = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Paired"))
+        .find(|l| l.starts_with("fused"))
+        .unwrap_or_else(|| panic!("a paired fused row: {text}"));
+    let n: Vec<f64> = row
+        .split_whitespace()
+        .skip(1)
+        .take(3)
+        .map(|w| w.trim_end_matches('x').parse().unwrap())
+        .collect();
+    assert_eq!(n[1], 1000.0, "{row}");
+    assert!(
+        (n[2] - n[0] / 1000.0).abs() < 0.01,
+        "ratio of the medians: {row}"
+    );
+    assert_eq!(
+        row.matches("/1000.00").count(),
+        2,
+        "each round's pair: {row}"
+    );
+
+    let out = cnn(&[&base[..], &["--python", "/nonexistent/python3"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("/nonexistent/python3") && text.contains("pip install torch==2.9.0"),
+        "{text}"
+    );
+    let failing = tempfile::tempdir().unwrap();
+    let python = fake_python(failing.path(), true);
+    let out = cnn(&[&base[..], &["--python", python.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("PyTorch's step failed") && text.contains("boom"),
+        "{text}"
     );
 }
 

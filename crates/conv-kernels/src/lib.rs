@@ -174,7 +174,7 @@ mod tests {
 
     /// Both ways of computing the block give its definition's output and
     /// gradients, on shapes that cover odd sides, one image, several
-    /// chunks of images and a last chunk that is short.
+    /// chunks of images, a last chunk that is short, and no output at all.
     #[test]
     fn both_blocks_equal_the_definition() {
         for shape @ [channels, batch, height, width] in [
@@ -183,6 +183,7 @@ mod tests {
             [5, 1, 6, 6],
             [4, 11, 12, 12],
             [3, 9, 16, 9],
+            [2, 2, 3, 5],
         ] {
             let out = 5;
             let x = values(channels * batch * height * width, 5);

@@ -133,6 +133,12 @@ pub fn conv_block_patches(
     let out = bias.len();
     let (rows, cols) = (height - 2, width - 2);
     let plane_out = (rows / 2) * (cols / 2);
+    if plane_out == 0 {
+        return Pooled {
+            output: Vec::new(),
+            indices: Vec::new(),
+        };
+    }
     let weight = MatRef::new(weight, [out, channels * 9]);
     let parts: Vec<Pooled> = shares(batch, rows * cols)
         .into_par_iter()
@@ -150,9 +156,6 @@ pub fn conv_block_patches(
                     scratch.conv.resize(out * n, 0.0);
                     let patches = MatRef::new(&scratch.patches, [channels * 9, n]);
                     matmul(&mut scratch.conv, weight, patches, false);
-                    if plane_out == 0 {
-                        continue;
-                    }
                     for (p, plane) in scratch.conv.chunks_exact(rows * cols).enumerate() {
                         let (o, image) = (p / chunk.len(), chunk.start + p % chunk.len());
                         let at = (o * images.len() + image - images.start) * plane_out;
@@ -190,6 +193,11 @@ pub fn conv_block_patches_backward(
     let out = weight.len() / patch.max(1);
     let (rows, cols) = (height - 2, width - 2);
     let plane_out = (rows / 2) * (cols / 2);
+    if plane_out == 0 {
+        // No output, so no gradient.
+        let x_grad = input_grad.then(|| vec![0.0; x.len()]);
+        return (x_grad, vec![0.0; weight.len()], vec![0.0; out]);
+    }
     let weight = MatRef::new(weight, [out, patch]);
     struct Part {
         weight_grad: Vec<f32>,
@@ -209,9 +217,6 @@ pub fn conv_block_patches_backward(
                 for chunk in share {
                     let n = chunk.len() * rows * cols;
                     scratch.conv.resize(out * n, 0.0);
-                    if plane_out == 0 {
-                        scratch.conv.fill(0.0);
-                    }
                     for (p, conv_grad) in scratch.conv.chunks_exact_mut(rows * cols).enumerate() {
                         let (o, image) = (p / chunk.len(), chunk.start + p % chunk.len());
                         let span =

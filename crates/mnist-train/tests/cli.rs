@@ -73,7 +73,7 @@ fn bad_flag_values_are_rejected_before_anything_runs() {
 
 #[test]
 fn bench_prints_raw_and_loop_step_times() {
-    let out = mnist_train(&["bench", "--model", "mlp", "--steps", "20"]);
+    let out = mnist_train(&["bench", "--model", "mlp", "--steps", "20", "--no-pytorch"]);
     assert!(
         out.status.success(),
         "{}",
