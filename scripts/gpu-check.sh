@@ -31,7 +31,7 @@ build() {
     done
     # Two stripped binaries are about 90 MB; packed, a fifth of it.
     tar -C "$pack" -cJf "$pack/binaries.tar.xz" bin && rm -rf "$pack/bin" || exit
-    git rev-parse --short HEAD >"$pack/commit"
+    git describe --always --dirty >"$pack/commit"
     echo "packed $(du -h "$pack/binaries.tar.xz" | cut -f1) into $pack/ at $(cat "$pack/commit")"
 }
 

@@ -379,9 +379,10 @@ fn fake_python(dir: &Path, fail: bool) -> std::path::PathBuf {
         calls.display()
     );
     let python = dir.join("python");
-    std::fs::write(&python, script).unwrap();
+    std::fs::write(&python, script).expect("the stand-in is written");
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755))
+        .expect("the stand-in is executable");
     python
 }
 
@@ -390,9 +391,9 @@ fn fake_python(dir: &Path, fail: bool) -> std::path::PathBuf {
 /// to get it, and a failing script is reported, not fatal.
 #[test]
 fn bench_pairs_its_rounds_with_pytorchs_when_there_is_one() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary folder");
     let python = fake_python(dir.path(), false);
-    let python_arg = python.to_str().unwrap();
+    let python_arg = python.to_str().expect("a UTF-8 path");
     let base = ["bench", "--conv", "fused", "--steps", "2", "--rounds", "2"];
     let out = cnn(&[&base[..], &["--python", python_arg]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
@@ -406,7 +407,7 @@ fn bench_pairs_its_rounds_with_pytorchs_when_there_is_one() {
         "{text}"
     );
     // One call per round, with as many threads as ours.
-    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    let calls = std::fs::read_to_string(dir.path().join("calls")).expect("the stand-in was called");
     let calls: Vec<&str> = calls.lines().collect();
     assert_eq!(calls.len(), 2, "{calls:?}");
     for call in &calls {
@@ -429,7 +430,7 @@ fn bench_pairs_its_rounds_with_pytorchs_when_there_is_one() {
         .split_whitespace()
         .skip(1)
         .take(3)
-        .map(|w| w.trim_end_matches('x').parse().unwrap())
+        .map(|w| w.trim_end_matches('x').parse().expect("a number"))
         .collect();
     assert_eq!(n[1], 1000.0, "{row}");
     assert!(
@@ -449,9 +450,13 @@ fn bench_pairs_its_rounds_with_pytorchs_when_there_is_one() {
         text.contains("/nonexistent/python3") && text.contains("pip install torch==2.9.0"),
         "{text}"
     );
-    let failing = tempfile::tempdir().unwrap();
+    let failing = tempfile::tempdir().expect("a temporary folder");
     let python = fake_python(failing.path(), true);
-    let out = cnn(&[&base[..], &["--python", python.to_str().unwrap()]].concat());
+    let out = cnn(&[
+        &base[..],
+        &["--python", python.to_str().expect("a UTF-8 path")],
+    ]
+    .concat());
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(

@@ -42,10 +42,10 @@ fn shares(batch: usize, columns_per_image: usize) -> Vec<Vec<Range<usize>>> {
 }
 
 /// The 3×3 patches of `images` of `x` (`[channels, batch, height, width]`)
-/// into `patches`: `channels × 9` rows (channel, then kernel offset `ky × 3
-/// + kx`) of `images × (height − 2) × (width − 2)` columns (image, then
-/// output position), so that a valid 3×3 convolution is `weight [out,
-/// channels × 9]` times it.
+/// into `patches`: `channels × 9` rows (channel, then kernel offset
+/// `ky × 3 + kx`) of `images × (height − 2) × (width − 2)` columns (image,
+/// then output position), so that a valid 3×3 convolution is
+/// `weight [out, channels × 9]` times it.
 pub fn im2col_3x3(
     x: &[f32],
     [channels, batch, height, width]: [usize; 4],

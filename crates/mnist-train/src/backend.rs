@@ -101,9 +101,10 @@ pub enum BackendUnavailable {
         requested: BackendKind,
         available: String,
     },
-    #[error("--backend {requested}: no usable device: {message}")]
+    #[error("--backend {requested} --device {gpu}: no usable device: {message}")]
     NoDevice {
         requested: BackendKind,
+        gpu: usize,
         message: String,
     },
 }
@@ -141,7 +142,8 @@ pub fn gpu_ordinal() -> usize {
 
 /// `--device N`'s parser, which also records the choice for [`run_on`]:
 /// the flag sits beside `--backend` in several commands' options, and a
-/// process runs on one GPU.
+/// process runs on one GPU. (So the flag has no default value for clap to
+/// parse: a default of another command's options would overwrite it.)
 pub fn parse_gpu_ordinal(value: &str) -> Result<usize, String> {
     let ordinal = value
         .parse::<usize>()
@@ -151,7 +153,7 @@ pub fn parse_gpu_ordinal(value: &str) -> Result<usize, String> {
 }
 
 /// The help of every `--device` flag.
-pub const DEVICE_HELP: &str = "GPU number for --backend cuda or wgpu (0 is the first)";
+pub const DEVICE_HELP: &str = "GPU number for --backend cuda or wgpu [default: 0, the first]";
 
 /// Runs `task` on the backend `kind`, with autodiff: on the CPU, or on GPU
 /// [`gpu_ordinal`].
@@ -214,24 +216,38 @@ fn probe<B: burn::tensor::backend::Backend>(
     device: B::Device,
 ) -> Result<(), BackendUnavailable> {
     use std::panic::{AssertUnwindSafe, catch_unwind, set_hook, take_hook};
+    use std::sync::{Arc, Mutex};
+    // The backend's own threads may panic first, with the real cause (no
+    // driver, no such GPU), and the calling thread then with a bare
+    // "channel closed": the first message is the one to show.
+    let first = Arc::new(Mutex::new(None::<String>));
     let hook = take_hook();
-    set_hook(Box::new(|_| {}));
+    let record = Arc::clone(&first);
+    set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied());
+        if let (Ok(mut first), Some(message)) = (record.lock(), message) {
+            first.get_or_insert_with(|| message.to_string());
+        }
+    }));
     let result = catch_unwind(AssertUnwindSafe(|| {
         burn::tensor::Tensor::<B, 1>::zeros([1], &device).into_data()
     }));
     set_hook(hook);
+    let first = first.lock().ok().and_then(|mut first| first.take());
+    // The first line's first clause: CUDA's loader lists every library name
+    // it tried after " - ".
+    let reason = first.as_deref().unwrap_or("the backend failed to start");
+    let reason = reason.lines().next().unwrap_or_default();
+    let reason = reason.split(" - ").next().unwrap_or_default();
     result
         .map(|_| ())
-        .map_err(|panic| BackendUnavailable::NoDevice {
+        .map_err(|_| BackendUnavailable::NoDevice {
             requested: kind,
-            message: panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("the backend failed to start")
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            gpu: gpu_ordinal(),
+            message: reason.chars().take(200).collect(),
         })
 }

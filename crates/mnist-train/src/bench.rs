@@ -306,8 +306,8 @@ pub struct BenchArgs {
     /// Backends to measure.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
     pub backend: Vec<BackendKind>,
-    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
-    pub device: usize,
+    #[arg(long, value_name = "N", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
+    pub device: Option<usize>,
     /// Timed steps per measurement.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
@@ -504,7 +504,7 @@ impl StepBench<'_> {
                 table.push_str(&format!("{name:<20} (no {kind} in the reference script)\n"));
                 continue;
             }
-            let median_of = |values: Vec<f64>| median(values.into_iter()).unwrap_or(f64::NAN);
+            let median_of = |values: Vec<f64>| median(values).unwrap_or(f64::NAN);
             let ratio = median_of(
                 ours.iter()
                     .zip(&theirs)

@@ -41,8 +41,8 @@ pub struct ModelArgs<P: Part> {
     /// Backend to run the model on.
     #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
     pub backend: BackendKind,
-    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
-    pub device: usize,
+    #[arg(long, value_name = "N", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
+    pub device: Option<usize>,
     #[arg(skip)]
     part: PhantomData<P>,
 }
@@ -62,8 +62,8 @@ pub struct TrainArgs {
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
     pub backend: BackendKind,
-    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
-    pub device: usize,
+    #[arg(long, value_name = "N", value_parser = parse_gpu_ordinal, help = DEVICE_HELP)]
+    pub device: Option<usize>,
     /// Images per batch (default: the part's).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: Option<u64>,

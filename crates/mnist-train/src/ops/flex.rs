@@ -19,15 +19,19 @@ const DIRECT_MAX_CHANNELS: usize = 3;
 
 #[derive(Clone, Debug)]
 pub enum State {
-    /// The conv-kernels block: the input and weight for the gradients, and
-    /// where each pooled output came from.
-    Kernels {
-        x: FlexTensor,
-        weight: FlexTensor,
-        indices: Arc<Vec<i32>>,
-    },
+    /// The conv-kernels block.
+    Kernels(Box<Saved>),
     /// Other dtypes than f32: Burn's operations.
     Burn(Box<burn_ops::State<Flex>>),
+}
+
+/// What the kernels' backward pass needs: the input and weight for the
+/// gradients, and where each pooled output came from.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    x: FlexTensor,
+    weight: FlexTensor,
+    indices: Arc<Vec<i32>>,
 }
 
 fn f32_values(x: FlexTensor) -> FlexTensor {
@@ -65,11 +69,11 @@ impl CnnKernels for Flex {
             conv_kernels::conv_block_patches
         };
         let Pooled { output, indices } = block(x.storage(), dims, weight.storage(), bias.storage());
-        let state = State::Kernels {
+        let state = State::Kernels(Box::new(Saved {
             x,
             weight,
             indices: Arc::new(indices),
-        };
+        }));
         let pooled_shape = [out, batch, (height - 2) / 2, (width - 2) / 2];
         (flex(output, pooled_shape), state)
     }
@@ -95,7 +99,10 @@ impl CnnKernels for Flex {
         let grad = f32_values(grad);
         let (x, weight, indices) = match state {
             State::Burn(state) => return burn_ops::backward::<Flex>(*state, grad, input_grad),
-            State::Kernels { x, weight, indices } => (x, weight, indices),
+            State::Kernels(saved) => {
+                let Saved { x, weight, indices } = *saved;
+                (x, weight, indices)
+            }
         };
         let (x_shape, weight_shape) = (x.shape(), weight.shape());
         let dims = x_shape.dims::<4>();
