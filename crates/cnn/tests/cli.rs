@@ -2,25 +2,13 @@
 //! and CSV files with its checkpoint, and the command line's errors.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use image::GrayImage;
 use mnist_data::Dataset;
 
-fn cnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cnn"))
-        .args(args)
-        .output()
-        .expect("the cnn binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{cnn, stderr, stdout};
 
 fn test_set() -> Dataset {
     mnist_data::Mnist::load_default()

@@ -4,28 +4,11 @@
 //! from IDX and CSV.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mnist_data::Dataset;
 
-fn cnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cnn"))
-        .args(args)
-        .output()
-        .expect("the cnn binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("a UTF-8 temporary path")
-}
+mod common;
+use common::{cnn, path, stderr, stdout};
 
 /// The first 100 MNIST test digits in Hugging Face's layout.
 fn fixture() -> PathBuf {

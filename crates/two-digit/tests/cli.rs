@@ -3,29 +3,13 @@
 //! the in-process evaluation), the committed model, and clear errors.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use mnist_data::{Dataset, Mnist, two_digit as composer};
 use two_digit::{DATA_SEED, SetAccuracy, evaluate_set};
 
-fn two_digit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_two-digit"))
-        .args(args)
-        .output()
-        .expect("the two-digit binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("a UTF-8 temporary path")
-}
+mod common;
+use common::{path, stderr, stdout, two_digit};
 
 /// Trains `model` on `images` training images for `epochs` (validation and
 /// test sets whole: 4,000 images each), reported in `reports`.

@@ -4,34 +4,17 @@
 //! format, IDX and CSV input, and one-line errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
 use mnist_data::{Dataset, Mnist, two_digit as composer};
 use two_digit::{DATA_SEED, SetAccuracy};
 
+mod common;
+use common::{path, stderr, stdout, two_digit};
+
 /// The composed test images used here.
 const IMAGES: usize = 300;
-
-fn two_digit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_two-digit"))
-        .args(args)
-        .output()
-        .expect("the two-digit binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("a UTF-8 temporary path")
-}
 
 fn test_images() -> Dataset {
     let mnist = Mnist::load_default().expect("the committed MNIST files load");

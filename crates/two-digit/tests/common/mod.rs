@@ -1,0 +1,27 @@
+#![allow(dead_code)]
+//! What the `two-digit` binary's tests share: running it, and reading what it
+//! printed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the `two-digit` binary with `args`.
+pub fn two_digit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_two-digit"))
+        .args(args)
+        .output()
+        .expect("the two-digit binary runs")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A temporary path as an argument.
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temporary path")
+}
