@@ -24,19 +24,27 @@ use crate::{NO_GRADIENT, Pooled};
 /// take about 460 KB.
 const CHUNK_COLUMNS: usize = 400;
 
+/// One thread's images, cut into chunks.
+struct Share {
+    images: Range<usize>,
+    chunks: Vec<Range<usize>>,
+}
+
 /// The batch's images in one share per thread, each share cut into chunks
 /// of about [`CHUNK_COLUMNS`] columns.
-fn shares(batch: usize, columns_per_image: usize) -> Vec<Vec<Range<usize>>> {
+fn shares(batch: usize, columns_per_image: usize) -> Vec<Share> {
     let per_chunk = (CHUNK_COLUMNS / columns_per_image.max(1)).max(1);
     let per_share = batch.div_ceil(rayon::current_num_threads()).max(1);
     (0..batch)
         .step_by(per_share)
         .map(|first| {
-            let last = (first + per_share).min(batch);
-            (first..last)
+            let images = first..(first + per_share).min(batch);
+            let chunks = images
+                .clone()
                 .step_by(per_chunk)
-                .map(|start| start..(start + per_chunk).min(last))
-                .collect()
+                .map(|start| start..(start + per_chunk).min(images.end))
+                .collect();
+            Share { images, chunks }
         })
         .collect()
 }
@@ -117,7 +125,8 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-/// `f` with this thread's [`Scratch`].
+/// `f` with this thread's [`Scratch`]. `f` must not call into rayon: a
+/// task stolen meanwhile would find the scratch borrowed.
 fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     SCRATCH.with(|scratch| f(&mut scratch.borrow_mut()))
 }
@@ -142,14 +151,13 @@ pub fn conv_block_patches(
     let weight = MatRef::new(weight, [out, channels * 9]);
     let parts: Vec<Pooled> = shares(batch, rows * cols)
         .into_par_iter()
-        .map(|share| {
-            let images = share.first().map_or(0, |c| c.start)..share.last().map_or(0, |c| c.end);
+        .map(|Share { images, chunks }| {
             let mut part = Pooled {
                 output: vec![0.0; out * images.len() * plane_out],
                 indices: vec![NO_GRADIENT; out * images.len() * plane_out],
             };
             with_scratch(|scratch| {
-                for chunk in share {
+                for chunk in chunks {
                     let n = chunk.len() * rows * cols;
                     scratch.patches.resize(channels * 9 * n, 0.0);
                     im2col_3x3(x, shape, chunk.clone(), &mut scratch.patches);
@@ -206,15 +214,14 @@ pub fn conv_block_patches_backward(
     }
     let parts: Vec<Part> = shares(batch, rows * cols)
         .into_par_iter()
-        .map(|share| {
-            let images = share.first().map_or(0, |c| c.start)..share.last().map_or(0, |c| c.end);
+        .map(|Share { images, chunks }| {
             let mut part = Part {
                 weight_grad: vec![0.0; out * patch],
                 bias_grad: vec![0.0; out],
                 x_grad: input_grad.then(|| vec![0.0; channels * images.len() * height * width]),
             };
             with_scratch(|scratch| {
-                for chunk in share {
+                for chunk in chunks {
                     let n = chunk.len() * rows * cols;
                     scratch.conv.resize(out * n, 0.0);
                     for (p, conv_grad) in scratch.conv.chunks_exact_mut(rows * cols).enumerate() {
