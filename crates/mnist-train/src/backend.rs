@@ -153,7 +153,8 @@ pub fn parse_gpu_ordinal(value: &str) -> Result<usize, String> {
 }
 
 /// The help of every `--device` flag.
-pub const DEVICE_HELP: &str = "GPU number for --backend cuda or wgpu [default: 0, the first]";
+pub const DEVICE_HELP: &str = "GPU number for --backend cuda [default: 0, the first]; for wgpu, \
+     N > 0 picks the N-th discrete GPU, 0 wgpu's default adapter";
 
 /// Runs `task` on the backend `kind`, with autodiff: on the CPU, or on GPU
 /// [`gpu_ordinal`].
