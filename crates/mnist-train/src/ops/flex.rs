@@ -97,12 +97,9 @@ impl CnnKernels for Flex {
         input_grad: bool,
     ) -> ConvBlockGrads<Flex> {
         let grad = f32_values(grad);
-        let (x, weight, indices) = match state {
+        let Saved { x, weight, indices } = match state {
             State::Burn(state) => return burn_ops::backward::<Flex>(*state, grad, input_grad),
-            State::Kernels(saved) => {
-                let Saved { x, weight, indices } = *saved;
-                (x, weight, indices)
-            }
+            State::Kernels(saved) => *saved,
         };
         let (x_shape, weight_shape) = (x.shape(), weight.shape());
         let dims = x_shape.dims::<4>();
