@@ -39,6 +39,7 @@ mod cnn {
 
     #[test]
     fn has_the_course_layers() {
+        let _graded = graded_test::start();
         for config in [
             CnnConfig::new(),
             CnnConfig::new().with_height(42).with_heads(2),
@@ -70,6 +71,7 @@ mod cnn {
 
     #[test]
     fn computes_what_the_fused_kernels_compute() {
+        let _graded = graded_test::start();
         let device = Default::default();
         B::seed(&device, 11);
         for (batch, config) in [
@@ -96,6 +98,7 @@ mod cnn {
 
     #[test]
     fn gradients_match_the_fused_kernels() {
+        let _graded = graded_test::start();
         let device = Default::default();
         B::seed(&device, 12);
         let config = CnnConfig::new().with_dropout(0.0);

@@ -23,6 +23,10 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
         "/reference/",
         "the PyTorch scripts are the solutions in another framework",
     ),
+    (
+        "*/tests/hidden.rs",
+        "the instructor-only graded tests (the Gradescope bundle carries them)",
+    ),
 ];
 
 /// Lists the files of every edition it writes, to tidy the next one.
@@ -30,7 +34,9 @@ const FILE_LIST: &str = ".learner-edition";
 
 fn left_out(path: &str) -> bool {
     LEFT_OUT.iter().any(|(pattern, _)| {
-        if let Some(inner) = pattern.strip_prefix('/') {
+        if let Some(tail) = pattern.strip_prefix('*') {
+            path.ends_with(tail)
+        } else if let Some(inner) = pattern.strip_prefix('/') {
             path.contains(&format!("/{inner}"))
         } else if pattern.ends_with('/') {
             path.starts_with(pattern)
@@ -290,6 +296,8 @@ mod tests {
         assert!(left_out(".git/config"));
         assert!(left_out("crates/cnn/reference/course_cnn.py"));
         assert!(left_out("crates/coursework/tests/editions.rs"));
+        assert!(left_out("crates/cnn/tests/hidden.rs"));
+        assert!(!left_out("crates/cnn/tests/exercises.rs"));
         assert!(!left_out("crates/cnn/src/lib.rs"));
         assert!(!left_out("datasets/mnist/t10k-images-idx3-ubyte.gz"));
     }

@@ -8,14 +8,37 @@ use serde::Deserialize;
 /// The manifest, compiled in: the grader of an edition grades that edition.
 pub const MANIFEST: &str = include_str!("../exercises.toml");
 
-/// Every graded test lives in its crate's `tests/exercises.rs`.
+/// The graded tests a learner sees live in their crate's `tests/exercises.rs`.
 pub const TEST_TARGET: &str = "exercises";
+
+/// Instructor-only graded tests live in `tests/hidden.rs`: the learner
+/// edition leaves the file out, the Gradescope bundle carries it.
+pub const HIDDEN_TARGET: &str = "hidden";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     #[serde(rename = "exercise")]
     pub exercises: Vec<Exercise>,
+    /// What each part's binary needs to train (`cargo run -p <crate>`).
+    #[serde(rename = "part", default)]
+    pub parts: Vec<Part>,
+}
+
+/// A part's program, as the checks run it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    pub number: u8,
+    /// The part's crate, whose binary trains it.
+    #[serde(rename = "crate")]
+    pub krate: String,
+    /// Arguments for a short training that still writes its report.
+    pub quick: Vec<String>,
+    /// Exercises of earlier parts that its training runs (its own part's
+    /// exercises are always needed).
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -45,6 +68,43 @@ pub struct GradedTest {
     /// The test's path inside `tests/exercises.rs`, e.g. `relu::slope`.
     pub name: String,
     pub points: u32,
+    /// Set for hidden tests (in `tests/hidden.rs`): when Gradescope shows
+    /// the learner the result, `after_published` or `hidden`.
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
+}
+
+/// Gradescope's visibility of a hidden test's result.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    AfterPublished,
+    Hidden,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::AfterPublished => "after_published",
+            Visibility::Hidden => "hidden",
+        }
+    }
+}
+
+impl GradedTest {
+    /// The test target that holds it: `exercises`, or `hidden` for the
+    /// instructor-only tests.
+    pub fn target(&self) -> &'static str {
+        if self.visibility.is_some() {
+            HIDDEN_TARGET
+        } else {
+            TEST_TARGET
+        }
+    }
+
+    pub fn is_hidden(&self) -> bool {
+        self.visibility.is_some()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +203,20 @@ impl Manifest {
             let names: BTreeSet<_> = e.tests.iter().map(|t| &t.name).collect();
             if names.len() != e.tests.len() {
                 return invalid(format!("{}: a test is listed twice", e.id));
+            }
+        }
+        let mut numbers = BTreeSet::new();
+        for part in &self.parts {
+            if !numbers.insert(part.number) {
+                return invalid(format!("part {} is listed twice", part.number));
+            }
+            for required in &part.requires {
+                if !self.get(required).is_some_and(|e| e.part < part.number) {
+                    return invalid(format!(
+                        "part {} requires {required:?}, which is not an exercise of an earlier part",
+                        part.number
+                    ));
+                }
             }
         }
         Ok(())

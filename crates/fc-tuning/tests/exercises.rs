@@ -52,6 +52,7 @@ mod mlp {
 
     #[test]
     fn gives_one_batch_of_ten_logits_per_head() {
+        let _graded = graded_test::start();
         let device = Default::default();
         for config in random_configs(1) {
             let model: Mlp<B> = config.init(&device);
@@ -77,6 +78,7 @@ mod mlp {
 
     #[test]
     fn has_one_weight_per_connection_and_one_bias_per_unit() {
+        let _graded = graded_test::start();
         let device = Default::default();
         for config in random_configs(2) {
             let model: Mlp<B> = config.init(&device);
@@ -94,6 +96,7 @@ mod mlp {
 
     #[test]
     fn hidden_units_are_rectified() {
+        let _graded = graded_test::start();
         let device = Default::default();
         let model: Mlp<B> = MlpConfig::new(vec![200, 100]).init(&device);
         let features = model.features(images(8, 28, 28)).into_data();
@@ -124,6 +127,7 @@ mod mlp {
 
     #[test]
     fn dropout_is_used_in_training_only() {
+        let _graded = graded_test::start();
         let device = Default::default();
         let model: Mlp<B> = MlpConfig::new(vec![400]).with_dropout(0.5).init(&device);
         let x = images(4, 28, 28);
@@ -168,6 +172,7 @@ mod train_step {
 
     #[test]
     fn returns_the_batch_loss_and_lowers_it() {
+        let _graded = graded_test::start();
         let device = Default::default();
         B::seed(&device, 3);
         let set = mnist().train.take(64);
@@ -200,6 +205,7 @@ mod train_step {
 
     #[test]
     fn follows_the_learning_rate() {
+        let _graded = graded_test::start();
         let device = Default::default();
         let set = mnist().train.take(32);
         let indices: Vec<usize> = (0..32).collect();
@@ -233,6 +239,7 @@ mod train_step {
 
     #[test]
     fn trains_an_mlp_to_85_percent_on_3000_images() {
+        let _graded = graded_test::start();
         let device = Default::default();
         B::seed(&device, 5);
         let m = mnist();
@@ -267,6 +274,7 @@ mod accuracy {
 
     #[test]
     fn counts_each_head_against_its_own_labels() {
+        let _graded = graded_test::start();
         let mut rng = seeded_rng(6);
         for _ in 0..20 {
             let (images, heads) = (1 + below(&mut rng, 300), 1 + below(&mut rng, 3));

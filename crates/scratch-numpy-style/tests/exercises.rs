@@ -41,6 +41,7 @@ mod relu {
 
     #[test]
     fn keeps_positives_and_zeroes_negatives() {
+        let _graded = graded_test::start();
         for z in random(200, 10.0, 1) {
             let a = Activation::Relu.apply(z);
             assert!(a >= 0.0, "ReLU is never negative");
@@ -53,6 +54,7 @@ mod relu {
 
     #[test]
     fn slope_matches_finite_differences() {
+        let _graded = graded_test::start();
         check_slope(Activation::Relu);
     }
 }
@@ -63,6 +65,7 @@ mod activations {
 
     #[test]
     fn sigmoid_is_a_symmetric_squashing_function() {
+        let _graded = graded_test::start();
         for z in random(200, 30.0, 2) {
             let s: f64 = sigmoid(z);
             assert!(s > 0.0 && s < 1.0 || z.abs() > 30.0, "σ(z) lies in (0, 1)");
@@ -80,6 +83,7 @@ mod activations {
 
     #[test]
     fn tanh_and_leaky_relu_behave() {
+        let _graded = graded_test::start();
         for z in random(200, 5.0, 4) {
             let t = Activation::Tanh.apply(z);
             assert!(
@@ -96,6 +100,7 @@ mod activations {
 
     #[test]
     fn slopes_match_finite_differences() {
+        let _graded = graded_test::start();
         for f in [Activation::Sigmoid, Activation::Tanh, Activation::LeakyRelu] {
             check_slope(f);
         }
@@ -114,6 +119,7 @@ mod softmax {
 
     #[test]
     fn gives_probabilities_in_the_order_of_the_logits() {
+        let _graded = graded_test::start();
         for seed in 0..20 {
             let z = random(10, 8.0, seed);
             let p = softmax(&z);
@@ -139,6 +145,7 @@ mod softmax {
 
     #[test]
     fn survives_large_logits_and_ignores_a_shift() {
+        let _graded = graded_test::start();
         let z = random(10, 3.0, 7);
         let shifted: Vec<f64> = z.iter().map(|v| v + 1000.0).collect();
         let (p, q) = (softmax(&z), softmax(&shifted));
@@ -154,6 +161,7 @@ mod softmax {
 
     #[test]
     fn cross_entropy_gradient_is_its_slope() {
+        let _graded = graded_test::start();
         // δ = ∂L/∂z of softmax + cross-entropy, against differences of L(softmax(z)).
         let out = Output::SoftmaxCrossEntropy;
         let z = Array2::from_shape_vec((3, 4), random(12, 2.0, 9)).expect("3×4");
@@ -192,6 +200,7 @@ mod backpropagation {
 
     #[test]
     fn gradients_match_finite_differences() {
+        let _graded = graded_test::start();
         for (seed, (hidden, output)) in [
             (Activation::Sigmoid, Output::SoftmaxCrossEntropy),
             (Activation::Tanh, Output::SigmoidMse),
@@ -250,6 +259,7 @@ mod sgd_clip {
 
     #[test]
     fn step_moves_against_the_gradient() {
+        let _graded = graded_test::start();
         let start = net();
         let g = grads(&start, 1, 1.0);
         let mut one = start.clone();
@@ -278,6 +288,7 @@ mod sgd_clip {
 
     #[test]
     fn clipping_by_norm_keeps_the_direction() {
+        let _graded = graded_test::start();
         let n = net();
         let original = grads(&n, 2, 3.0);
         let mut g = original.clone();
@@ -317,6 +328,7 @@ mod he_init {
 
     #[test]
     fn has_mean_zero_and_variance_two_over_fan_in() {
+        let _graded = graded_test::start();
         for (n_in, n_out, seed) in [(400, 300, 1), (50, 2000, 2)] {
             let w: Array2<f64> = Init::He.weights(n_in, n_out, &mut seeded_rng(seed));
             assert_eq!(w.dim(), (n_in, n_out), "an n_in × n_out matrix");
@@ -365,6 +377,7 @@ mod toy_predict {
 
     #[test]
     fn the_output_layer_is_linear() {
+        let _graded = graded_test::start();
         for seed in 0..20 {
             let net = random_network(seed);
             let [x1, x2] = [random(1, 3.0, 100 + seed)[0], random(1, 3.0, 200 + seed)[0]];
@@ -387,6 +400,7 @@ mod toy_predict {
 
     #[test]
     fn a_hidden_unit_below_zero_adds_nothing() {
+        let _graded = graded_test::start();
         for seed in 0..20 {
             let mut net = random_network(seed);
             let (x1, x2) = (0.5, -0.25);
@@ -414,6 +428,7 @@ mod toy_predict {
 
     #[test]
     fn each_input_reaches_the_units_through_its_own_weights() {
+        let _graded = graded_test::start();
         for seed in 0..20 {
             let mut net = random_network(seed);
             net.hidden_biases = [10.0; 3];
@@ -459,6 +474,7 @@ mod toy_train {
 
     #[test]
     fn returns_the_loss_before_the_step() {
+        let _graded = graded_test::start();
         let mut net = ToyNetwork::default();
         for ([x1, x2], y) in toy::POINTS {
             let expected = loss(&net, x1, x2, y);
@@ -472,6 +488,7 @@ mod toy_train {
 
     #[test]
     fn steps_against_the_numeric_gradient() {
+        let _graded = graded_test::start();
         for seed in 0..20 {
             let p = random(13, 1.0, 300 + seed);
             let start = ToyNetwork {
@@ -511,6 +528,7 @@ mod toy_train {
 
     #[test]
     fn learns_seven_x_on_the_diagonal() {
+        let _graded = graded_test::start();
         let (net, losses) = toy::train_by_hand();
         assert!(
             losses[losses.len() - 1] < losses[0],
@@ -551,6 +569,7 @@ mod forward {
 
     #[test]
     fn each_output_moves_with_its_own_weights_and_bias() {
+        let _graded = graded_test::start();
         for (n_in, n_out, seed) in [(3, 2, 1), (5, 4, 2), (1, 3, 3)] {
             let net = one_layer(n_in, n_out, seed);
             let x = matrix(4, n_in, seed + 10);
@@ -588,6 +607,7 @@ mod forward {
 
     #[test]
     fn samples_are_independent_rows() {
+        let _graded = graded_test::start();
         let layers = vec![
             Layer {
                 weights: matrix(4, 6, 20),
@@ -614,6 +634,7 @@ mod forward {
 
     #[test]
     fn hidden_layers_are_activated() {
+        let _graded = graded_test::start();
         let hidden = Layer {
             weights: matrix(3, 4, 30),
             biases: Array1::from_elem(4, -10.0),

@@ -15,6 +15,7 @@ mod two_heads {
 
     #[test]
     fn each_head_reads_the_shared_features() {
+        let _graded = graded_test::start();
         let device = Default::default();
         B::seed(&device, 21);
         let config = CnnConfig::new()
@@ -72,6 +73,7 @@ mod two_digit_loss {
 
     #[test]
     fn two_identical_heads_cost_what_one_does() {
+        let _graded = graded_test::start();
         for seed in 1..5 {
             let (one, two) = (loss(&[(seed, seed)]), loss(&[(seed, seed), (seed, seed)]));
             assert!(
@@ -83,6 +85,7 @@ mod two_digit_loss {
 
     #[test]
     fn is_symmetric_and_adds_up_head_by_head() {
+        let _graded = graded_test::start();
         let (a, b, c, d) = ((1, 2), (3, 4), (5, 6), (7, 8));
         let ab = loss(&[a, b]);
         assert!(
@@ -110,6 +113,7 @@ mod both_digits_right {
 
     #[test]
     fn counts_images_with_every_digit_right() {
+        let _graded = graded_test::start();
         let mut rng = seeded_rng(31);
         for _ in 0..20 {
             let (images, heads) = (1 + below(&mut rng, 300), 1 + below(&mut rng, 3));
@@ -155,6 +159,7 @@ mod compose {
 
     #[test]
     fn puts_the_first_digit_on_top_and_the_second_below() {
+        let _graded = graded_test::start();
         for seed in 0..10 {
             let (first, second) = (random_digit(2 * seed), random_digit(2 * seed + 1));
             let mut canvas = vec![77u8; HEIGHT * WIDTH];
@@ -179,6 +184,7 @@ mod compose {
 
     #[test]
     fn overlapping_rows_keep_the_brighter_pixel() {
+        let _graded = graded_test::start();
         for seed in 20..30 {
             let (first, second) = (random_digit(2 * seed), random_digit(2 * seed + 1));
             let mut canvas = vec![0u8; HEIGHT * WIDTH];
