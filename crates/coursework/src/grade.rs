@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::manifest::{Exercise, Manifest, TEST_TARGET};
+use crate::manifest::{Exercise, Manifest, TEST_TARGET, Visibility};
 
 /// What to grade and how.
 #[derive(Clone, Debug)]
@@ -40,6 +40,8 @@ pub enum Outcome {
 pub struct TestResult {
     pub name: String,
     pub points: u32,
+    /// Set for hidden tests: when Gradescope shows their result.
+    pub visibility: Option<Visibility>,
     pub outcome: Outcome,
 }
 
@@ -140,6 +142,7 @@ pub fn grade(
                 .map(|t| TestResult {
                     name: t.name.clone(),
                     points: t.points,
+                    visibility: t.visibility,
                     outcome: outcomes[&(e.krate.clone(), t.name.clone())].clone(),
                 })
                 .collect(),
