@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use coursework::grade::{self, ExerciseResult, Options};
+use coursework::check::{self, CheckOptions};
+use coursework::grade::{self, BuildOptions, ExerciseResult, RunOptions};
 use coursework::{Exercise, Manifest, edition, gradescope, report};
 
 #[derive(Parser)]
@@ -41,6 +42,11 @@ enum Command {
         #[arg(long, value_name = "ID")]
         solved: Vec<String>,
     },
+    /// Test the graded tests: every wrong solution of the catalogue
+    /// (crates/coursework/mutants/) must lose points, spoofs must score 0,
+    /// every exercise must grade with only its prerequisites solved, and
+    /// every part's program must train with only its exercises solved.
+    CheckTests(CheckArgs),
     /// Write Gradescope's autograder bundle (setup.sh, run_autograder and the
     /// learner edition).
     Gradescope {
@@ -66,10 +72,37 @@ struct GradeArgs {
     /// shares the test build's artifacts [default: $COURSEWORK_FEATURES].
     #[arg(long)]
     features: Option<String>,
-    /// Longest a crate's graded tests may run, in seconds.
-    #[arg(long, default_value_t = 900)]
+    /// Longest one graded test may run, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// Show Cargo's output while it builds the tests.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Exercises to check (default: all, or those of --part).
+    ids: Vec<String>,
+    /// Check one part's exercises only.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    part: Option<u8>,
+    /// Run only these checks (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(check::SECTIONS))]
+    only: Vec<String>,
+    /// Folder for the instrumented edition [default: <target>/coursework-check/instrumented].
+    #[arg(long, value_name = "DIR")]
+    work: Option<PathBuf>,
+    /// Cargo features for its build [default: $COURSEWORK_FEATURES].
+    #[arg(long)]
+    features: Option<String>,
+    /// Longest one graded test may run, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Longest a spoof's test may run, in seconds (one spoof never ends).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    spoof_timeout: u64,
+    /// Show Cargo's output while it builds.
     #[arg(long, short)]
     verbose: bool,
 }
@@ -149,6 +182,33 @@ fn run(command: Command) -> Result<()> {
             );
         }
         Command::Grade(args) => grade_command(&manifest, args)?,
+        Command::CheckTests(args) => {
+            let exercises = select(&manifest, &args.ids, args.part)?
+                .into_iter()
+                .map(|e| e.id.clone())
+                .collect();
+            let options = CheckOptions {
+                workspace: workspace()?,
+                work: args.work,
+                features: args
+                    .features
+                    .or_else(|| std::env::var("COURSEWORK_FEATURES").ok()),
+                timeout: Duration::from_secs(args.timeout),
+                spoof_timeout: Duration::from_secs(args.spoof_timeout),
+                exercises,
+                sections: args.only.into_iter().collect(),
+                verbose: args.verbose,
+            };
+            let problems = check::check_tests(&manifest, &options)?;
+            if !problems.is_empty() {
+                println!("\n{} problems:", problems.len());
+                for p in &problems {
+                    println!("  {p}");
+                }
+                bail!("the graded tests failed {} checks", problems.len());
+            }
+            println!("\nEvery check passed.");
+        }
     }
     Ok(())
 }
@@ -178,14 +238,19 @@ fn select<'m>(
 }
 
 fn grade_command(manifest: &Manifest, args: GradeArgs) -> Result<()> {
-    let options = Options {
+    let build = BuildOptions {
         workspace: workspace()?,
         features: args
             .features
             .clone()
             .or_else(|| std::env::var("COURSEWORK_FEATURES").ok()),
-        timeout: Duration::from_secs(args.timeout),
         verbose: args.verbose || args.watch,
+        target_dir: None,
+    };
+    let run = RunOptions {
+        timeout: Duration::from_secs(args.timeout),
+        variants: Vec::new(),
+        stop_at_first_failure: false,
     };
     if let Some(json) = &args.json {
         let dir = json
@@ -201,16 +266,18 @@ fn grade_command(manifest: &Manifest, args: GradeArgs) -> Result<()> {
         }
     }
     let selected = select(manifest, &args.ids, args.part)?;
-    let results = grade::grade(manifest, &selected, &options)?;
-    print!("{}", report::sheet(&results));
-    save_progress(&options.workspace, &results);
+    let results = grade::grade(manifest, &selected, &build, &run, &mut |batch| {
+        print!("{}", report::parts(batch));
+    })?;
+    print!("{}", report::total(&results));
+    save_progress(&build.workspace, &results);
     if let Some(json) = &args.json {
         let text = serde_json::to_string_pretty(&gradescope::results_json(&results))?;
         edition::write_atomically(json, text.as_bytes())?;
         println!("Gradescope results in {}", json.display());
     }
     if args.watch {
-        watch(manifest, &selected, &results, &options)?;
+        watch(manifest, &selected, &results, &build, &run)?;
     }
     Ok(())
 }
@@ -268,7 +335,8 @@ fn watch(
     manifest: &Manifest,
     selected: &[&Exercise],
     first: &[ExerciseResult],
-    options: &Options,
+    build: &BuildOptions,
+    run: &RunOptions,
 ) -> Result<()> {
     let mut unsolved: Vec<&Exercise> = selected
         .iter()
@@ -276,7 +344,7 @@ fn watch(
         .filter(|(_, r)| !r.solved())
         .map(|(e, _)| *e)
         .collect();
-    let mut seen = newest_source(&options.workspace);
+    let mut seen = newest_source(&build.workspace);
     while let Some(current) = unsolved.first().copied() {
         println!(
             "\nWatching for changes: now {} ({}). Ctrl-C to stop.",
@@ -284,15 +352,15 @@ fn watch(
         );
         loop {
             std::thread::sleep(Duration::from_millis(500));
-            let newest = newest_source(&options.workspace);
+            let newest = newest_source(&build.workspace);
             if newest > seen {
                 seen = newest;
                 break;
             }
         }
-        let results = grade::grade(manifest, &[current], options)?;
+        let results = grade::grade(manifest, &[current], build, run, &mut |_| ())?;
         print!("{}", report::sheet(&results));
-        save_progress(&options.workspace, &results);
+        save_progress(&build.workspace, &results);
         if results.iter().all(ExerciseResult::solved) {
             unsolved.remove(0);
         }

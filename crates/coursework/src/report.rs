@@ -7,6 +7,11 @@ use crate::grade::ExerciseResult;
 use crate::gradescope::feedback;
 
 pub fn sheet(results: &[ExerciseResult]) -> String {
+    parts(results) + &total(results)
+}
+
+/// The lines of each part's exercises.
+pub fn parts(results: &[ExerciseResult]) -> String {
     let mut out = String::new();
     let mut parts: Vec<u8> = results.iter().map(|r| r.part).collect();
     parts.dedup();
@@ -36,8 +41,21 @@ pub fn sheet(results: &[ExerciseResult]) -> String {
                     let _ = writeln!(out, "      {line}");
                 }
             }
+            if r.hidden_elsewhere > 0 {
+                let _ = writeln!(
+                    out,
+                    "      (+{} points of hidden tests, graded on submission)",
+                    r.hidden_elsewhere
+                );
+            }
         }
     }
+    out
+}
+
+/// The total line.
+pub fn total(results: &[ExerciseResult]) -> String {
+    let mut out = String::new();
     let earned: u32 = results.iter().map(ExerciseResult::earned).sum();
     let possible: u32 = results.iter().map(ExerciseResult::possible).sum();
     let solved = results.iter().filter(|r| r.solved()).count();
