@@ -6,7 +6,8 @@
 //! - [`edition`]: the learner edition, written from the reference;
 //! - [`grade`]: the autograder, which builds and runs the graded tests;
 //! - [`report`]: its printout;
-//! - [`gradescope`]: `results.json` and the autograder bundle.
+//! - [`gradescope`]: `results.json` and the autograder bundle;
+//! - [`submission`]: a learner's upload, installed into an edition.
 
 pub mod edition;
 pub mod grade;
@@ -14,5 +15,6 @@ pub mod gradescope;
 pub mod manifest;
 pub mod markers;
 pub mod report;
+pub mod submission;
 
 pub use manifest::{Exercise, Manifest};
