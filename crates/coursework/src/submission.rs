@@ -102,7 +102,7 @@ impl Plan {
         lines.extend(self.ignored.iter().map(|i| format!("ignored: {i}")));
         let placed: BTreeSet<&str> = self.placements.iter().map(|p| p.to.as_str()).collect();
         for file in files.iter().filter(|f| !placed.contains(f.as_str())) {
-            lines.push(format!("not in the upload, left unsolved: {file}"));
+            lines.push(format!("not in the upload (left as it was): {file}"));
         }
         lines.join("\n") + "\n"
     }
