@@ -10,7 +10,8 @@
 //! - [`mutants`] and [`check`]: the graded tests' own test, a catalogue of
 //!   wrong solutions and spoofs run on one instrumented build;
 //! - [`report`]: its printout;
-//! - [`gradescope`]: `results.json` and the autograder bundle.
+//! - [`gradescope`]: `results.json` and the autograder bundle;
+//! - [`submission`]: a learner's upload, installed into an edition.
 
 pub mod check;
 pub mod edition;
@@ -20,6 +21,7 @@ pub mod manifest;
 pub mod markers;
 pub mod mutants;
 pub mod report;
+pub mod submission;
 pub mod target;
 
 pub use manifest::{Exercise, Manifest};

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use coursework::check::{self, CheckOptions};
 use coursework::grade::{self, BuildOptions, ExerciseResult, RunOptions};
-use coursework::{Exercise, Manifest, edition, gradescope, report};
+use coursework::{Exercise, Manifest, edition, gradescope, report, submission};
 
 #[derive(Parser)]
 #[command(
@@ -18,7 +18,9 @@ use coursework::{Exercise, Manifest, edition, gradescope, report};
     after_help = "Start with COURSE.md. Examples:\n  \
         cargo run -p coursework -- grade --part 1\n  \
         cargo run -p coursework -- grade p1.relu --watch\n  \
-        cargo run -p coursework -- learner-edition --out ../mnist-course-learner"
+        cargo run -p coursework -- learner-edition --out ../mnist-course-learner\n  \
+        cargo run -p coursework -- gradescope --out autograder.zip --part 1\n  \
+        cargo run -p coursework -- submit --from /autograder/submission"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -47,11 +49,34 @@ enum Command {
     /// every exercise must grade with only its prerequisites solved, and
     /// every part's program must train with only its exercises solved.
     CheckTests(CheckArgs),
-    /// Write Gradescope's autograder bundle (setup.sh, run_autograder and the
-    /// learner edition).
+    /// Write Gradescope's autograder bundle (setup.sh, run_autograder, the
+    /// learner edition and the hidden tests).
     Gradescope {
         #[arg(long, value_name = "FILE.zip")]
         out: PathBuf,
+        /// Grade one part only (an assignment per part).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+        part: Option<u8>,
+    },
+    /// Install a learner's upload into this edition: each exercise file found
+    /// in DIR replaces this edition's, and nothing else is written.
+    ///
+    /// The upload may hold the files at their workspace paths
+    /// (crates/scratch-numpy-style/src/loss.rs), the same under any folders,
+    /// the whole workspace as a .zip, or the files alone: a file alone goes by
+    /// its name, and a name two exercise files share (loss.rs) by which one's
+    /// text it holds. An upload with no exercise file, or a file that fits
+    /// none for certain, is an error that says how to upload.
+    Submit {
+        /// The upload (Gradescope's /autograder/submission).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// On an error, write Gradescope's results.json here: score 0 and why.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also write what went where to this file.
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
     },
 }
 
@@ -65,6 +90,10 @@ struct GradeArgs {
     /// Also write Gradescope's results.json here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Text to put before the points in results.json's output (what
+    /// `submit --log` wrote).
+    #[arg(long, value_name = "FILE", requires = "json")]
+    json_note: Option<PathBuf>,
     /// Regrade the current exercise whenever a source file changes.
     #[arg(long)]
     watch: bool,
@@ -169,18 +198,20 @@ fn run(command: Command) -> Result<()> {
                 written.stubs
             );
         }
-        Command::Gradescope { out } => {
+        Command::Gradescope { out, part } => {
             if out.extension().is_none_or(|e| e != "zip") {
                 bail!("--out {}: the bundle is a .zip file", out.display());
             }
-            let files = gradescope::write_bundle(&workspace()?, &out, &manifest)?;
+            let files = gradescope::write_bundle(&workspace()?, &out, &manifest, part)?;
+            let graded = part.map_or("every part".to_string(), |p| format!("Part {p}"));
             println!(
-                "Gradescope bundle in {} ({files} files): upload it as the assignment's \
-                 autograder (Ubuntu image); learners submit their workspace or the files \
-                 they changed.",
+                "Gradescope bundle in {} ({files} files, grading {graded}): upload it as the \
+                 assignment's autograder (Ubuntu image); learners submit their workspace \
+                 (folder or zip) or the files they changed.",
                 out.display()
             );
         }
+        Command::Submit { from, json, log } => submit(&from, json.as_deref(), log.as_deref())?,
         Command::Grade(args) => grade_command(&manifest, args)?,
         Command::CheckTests(args) => {
             let exercises = select(&manifest, &args.ids, args.part)?
@@ -211,6 +242,34 @@ fn run(command: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Installs the upload at `from` into this edition; on an error, writes the
+/// error as Gradescope's results to `json` before failing.
+fn submit(from: &Path, json: Option<&Path>, log: Option<&Path>) -> Result<()> {
+    let installed = workspace().and_then(|root| {
+        let files = submission::exercise_files(&root)?;
+        let plan = submission::plan(from, &root, &files)?;
+        submission::install(&root, &plan)?;
+        Ok(plan.describe(&files))
+    });
+    match installed {
+        Ok(description) => {
+            print!("{description}");
+            if let Some(log) = log {
+                edition::write_atomically(log, description.as_bytes())?;
+            }
+            Ok(())
+        }
+        Err(error) => {
+            if let Some(json) = json {
+                let text =
+                    serde_json::to_string_pretty(&submission::error_json(&format!("{error:#}")))?;
+                edition::write_atomically(json, text.as_bytes())?;
+            }
+            Err(error)
+        }
+    }
 }
 
 fn unknown(id: &str) -> String {
@@ -272,7 +331,14 @@ fn grade_command(manifest: &Manifest, args: GradeArgs) -> Result<()> {
     print!("{}", report::total(&results));
     save_progress(&build.workspace, &results);
     if let Some(json) = &args.json {
-        let text = serde_json::to_string_pretty(&gradescope::results_json(&results))?;
+        let mut value = gradescope::results_json(&results);
+        if let Some(note) = &args.json_note {
+            let note = std::fs::read_to_string(note)
+                .with_context(|| format!("--json-note {}: cannot read", note.display()))?;
+            let summary = value["output"].as_str().unwrap_or_default().to_string();
+            value["output"] = format!("{}\n{summary}", note.trim_end()).into();
+        }
+        let text = serde_json::to_string_pretty(&value)?;
         edition::write_atomically(json, text.as_bytes())?;
         println!("Gradescope results in {}", json.display());
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::grade::ExerciseResult;
-use crate::gradescope::feedback;
+use crate::gradescope::{feedback, hidden_summary};
 
 pub fn sheet(results: &[ExerciseResult]) -> String {
     parts(results) + &total(results)
@@ -37,7 +37,7 @@ pub fn parts(results: &[ExerciseResult]) -> String {
                 r.title
             );
             if !r.solved() {
-                for line in feedback(r).lines() {
+                for line in feedback(r).lines().chain(hidden_summary(r).as_deref()) {
                     let _ = writeln!(out, "      {line}");
                 }
             }

@@ -188,9 +188,10 @@ fn reference_and_learner_editions_grade_as_they_should() {
     clippy.args(["--", "-D", "warnings"]);
     run(&mut clippy, "clippy on the learner edition");
 
-    // Unsolved: 0, each exercise failing through its own stub, or waiting
-    // for one it builds on and failing through theirs.
-    let unsolved = autograde(&ag, &[]);
+    // Unsolved (the learner edition's own exercise files uploaded, since an
+    // empty upload is not graded): 0, each exercise failing through its own
+    // stub, or waiting for one it builds on and failing through theirs.
+    let unsolved = autograde(&ag, &submission_with(&manifest, &ag, &[]));
     assert_eq!(unsolved.len(), manifest.exercises.len());
     for e in &manifest.exercises {
         let (score, _, output) = &unsolved[&e.id];
