@@ -272,7 +272,23 @@ fn scripts(manifest: &Manifest, part: Option<u8>, hidden: &[String]) -> (String,
             format!("--part {p} "),
         ),
     };
-    let setup = format!("{SETUP}cargo test -q --no-run {packages} {targets}{features}\n");
+    // The grader builds the first part's crate alone before the rest (its
+    // results show before Burn builds): prebuild that build too.
+    let first = match (part, manifest.exercises.first()) {
+        (None, Some(e)) => {
+            let hidden = hidden
+                .iter()
+                .any(|h| h.starts_with(&format!("crates/{}/", e.krate)));
+            let targets = if hidden {
+                format!("--test {TEST_TARGET} --test {HIDDEN_TARGET}")
+            } else {
+                format!("--test {TEST_TARGET}")
+            };
+            format!("cargo test -q --no-run -p {} {targets}\n", e.krate)
+        }
+        _ => String::new(),
+    };
+    let setup = format!("{SETUP}{first}cargo test -q --no-run {packages} {targets}{features}\n");
     let run = format!(
         "{RUN}cargo run -q -p coursework -- grade {grade_args}--json \"$results\" \\\n    \
          --json-note \"$root/results/submitted.txt\" ||\n    \
