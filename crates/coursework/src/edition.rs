@@ -25,6 +25,10 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
         "the PyTorch scripts are the solutions in another framework",
     ),
     (
+        "crates/coursework/mutants/",
+        "the wrong solutions are edits of the reference's blocks",
+    ),
+    (
         "*/tests/hidden.rs",
         "the instructor-only graded tests (the Gradescope bundle carries them)",
     ),
@@ -407,6 +411,7 @@ mod tests {
         assert!(left_out("crates/cnn/reference/course_cnn.py"));
         assert!(left_out("crates/coursework/tests/editions.rs"));
         assert!(left_out("crates/cnn/tests/hidden.rs"));
+        assert!(left_out("crates/coursework/mutants/part1.toml"));
         assert!(!left_out("crates/cnn/tests/exercises.rs"));
         assert!(!left_out("crates/cnn/src/lib.rs"));
         assert!(!left_out("datasets/mnist/t10k-images-idx3-ubyte.gz"));

@@ -22,6 +22,15 @@ fn root() -> PathBuf {
         .expect("the workspace")
 }
 
+/// The target folder this test was built in: the learner edition's crates
+/// have their own versions, so they share every dependency's build with it.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp is in target")
+        .to_path_buf()
+}
+
 fn work() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("uploads")
 }
@@ -70,7 +79,7 @@ fn autograde(ag: &Path, pristine: &Path, upload: &Upload) -> (Value, String) {
     let out = Command::new("bash")
         .arg(ag.join("source/run_autograder"))
         .env("AUTOGRADER_ROOT", ag)
-        .env("CARGO_TARGET_DIR", work().join("target"))
+        .env("CARGO_TARGET_DIR", target_dir())
         .output()
         .expect("run_autograder runs");
     let text = format!(
