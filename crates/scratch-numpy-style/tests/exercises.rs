@@ -177,7 +177,8 @@ mod softmax {
         let wide = [-900.0, 0.0, 900.0, 899.0, -5.0];
         let w = softmax(&wide);
         assert!(
-            w.iter().all(|v| v.is_finite() && *v >= 0.0) && (w.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+            w.iter().all(|v| v.is_finite() && *v >= 0.0)
+                && (w.iter().sum::<f64>() - 1.0).abs() < 1e-12,
             "softmax of logits spread from −900 to 900 must not overflow and still sums to 1"
         );
         assert!(
@@ -284,10 +285,9 @@ mod backpropagation {
                 output,
                 init: Init::Xavier,
             };
-            let mut net: Mlp<f64> = Mlp::new(&spec, &mut seeded_rng(40 + seed)).expect("a valid spec");
-            let batch = |s: u64| {
-                Array2::from_shape_vec((5, 4), random(20, 2.0, s)).expect("5×4")
-            };
+            let mut net: Mlp<f64> =
+                Mlp::new(&spec, &mut seeded_rng(40 + seed)).expect("a valid spec");
+            let batch = |s: u64| Array2::from_shape_vec((5, 4), random(20, 2.0, s)).expect("5×4");
             let (first_x, first_y) = (batch(50 + seed), one_hot(5, 3, 1));
             let (x, y) = (batch(60 + seed), one_hot(5, 3, 0));
             let mut ws = Workspace::new(&net, 5);
@@ -374,7 +374,10 @@ mod sgd_clip {
             );
             let moved = &a.biases - &l.biases;
             let along: f64 = moved.iter().zip(db).map(|(m, g)| m * g).sum();
-            assert!(along < 0.0, "a step moves the biases against their gradient");
+            assert!(
+                along < 0.0,
+                "a step moves the biases against their gradient"
+            );
         }
         let mut zero = start.clone();
         zero.step(&Gradients::zeros_like(&start), 0.1);
@@ -772,9 +775,15 @@ mod forward {
         let net = Mlp::from_layers(layers, Activation::Relu, Output::LinearMse).expect("a network");
         let (a, b) = (matrix(5, 4, 46), matrix(5, 4, 47));
         let mut ws = Workspace::new(&net, 5);
-        let first = net.forward(&mut ws, a.view()).expect("a forward pass").to_owned();
+        let first = net
+            .forward(&mut ws, a.view())
+            .expect("a forward pass")
+            .to_owned();
         for (x, seen_before) in [(&b, None), (&a, Some(&first)), (&a, Some(&first))] {
-            let again = net.forward(&mut ws, x.view()).expect("a forward pass").to_owned();
+            let again = net
+                .forward(&mut ws, x.view())
+                .expect("a forward pass")
+                .to_owned();
             let alone = outputs(&net, x);
             assert!(
                 (&again - &alone).iter().all(|d| d.abs() < 1e-12)

@@ -40,10 +40,16 @@ mod backpropagation {
         let mut net = net.clone();
         let mut d = d.iter();
         for layer in &mut net.layers {
-            layer.weights.iter_mut().for_each(|w| *w += t * d.next().unwrap_or(&0.0));
+            layer
+                .weights
+                .iter_mut()
+                .for_each(|w| *w += t * d.next().unwrap_or(&0.0));
         }
         for layer in &mut net.layers {
-            layer.biases.iter_mut().for_each(|b| *b += t * d.next().unwrap_or(&0.0));
+            layer
+                .biases
+                .iter_mut()
+                .for_each(|b| *b += t * d.next().unwrap_or(&0.0));
         }
         net
     }
@@ -93,7 +99,11 @@ mod backpropagation {
                 }
             }
             let scale = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let apart = g.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+            let apart = g
+                .iter()
+                .zip(&mean)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>();
             assert!(
                 apart.sqrt() < 1e-9 * (1.0 + scale),
                 "p1.backpropagation ({hidden} / {output}): the gradient of a batch is not the mean \
@@ -104,7 +114,8 @@ mod backpropagation {
             for k in 0..3 {
                 let d = random(g.len(), 1.0, 90 + 10 * seed + k);
                 let h = 1e-5;
-                let slope = (loss(&moved(&net, &d, h), &x, &y) - loss(&moved(&net, &d, -h), &x, &y))
+                let slope = (loss(&moved(&net, &d, h), &x, &y)
+                    - loss(&moved(&net, &d, -h), &x, &y))
                     / (2.0 * h);
                 let along: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
                 assert!(
