@@ -129,12 +129,24 @@ pub fn write(
     manifest: &Manifest,
     solved: &BTreeSet<String>,
 ) -> Result<Written> {
+    let suffix = learner_suffix(out)?;
+    write_for(root, out, manifest, solved, &suffix)
+}
+
+/// [`write`], with the version suffix of the folder the edition will be
+/// used in (the Gradescope bundle's edition is written elsewhere).
+pub fn write_for(
+    root: &Path,
+    out: &Path,
+    manifest: &Manifest,
+    solved: &BTreeSet<String>,
+    suffix: &str,
+) -> Result<Written> {
     let hint = |id: &str| manifest.get(id).map(|e| e.hint.clone());
     let keep = |id: &str| solved.contains(id);
     let mut stubs = 0;
     let mut marked = BTreeSet::new();
-    let suffix = learner_suffix(out)?;
-    let mut written = write_edition(root, out, &suffix, &left_out, &mut |rel, text| {
+    let mut written = write_edition(root, out, suffix, &left_out, &mut |rel, text| {
         Ok(if holds_exercises(rel, text) {
             for block in markers::blocks(Path::new(rel), text)? {
                 stubs += usize::from(!keep(&block.id));
@@ -300,17 +312,34 @@ fn write_edition(
 /// made from the edition's folder. Cargo names a workspace crate's build by
 /// its name, version and path inside the workspace, so two editions of one
 /// version built in one target folder would share builds, and Cargo could
-/// take one's test binary for up to date with the other's sources (see
-/// [`crate::target`] for copies of one edition).
-fn learner_suffix(out: &Path) -> Result<String> {
+/// take one's test binary for up to date with the other's sources (the
+/// grader gives a copy of an edition the version of its own folder: see
+/// [`crate::target`]).
+pub fn learner_suffix(out: &Path) -> Result<String> {
     fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let path = out.canonicalize()?;
+    Ok(suffix_for(&out.canonicalize()?))
+}
+
+/// The version suffix of an edition in the folder `path` (absolute, as
+/// `canonicalize` gives it).
+pub fn suffix_for(path: &Path) -> String {
     // FNV-1a: the same id for the same folder, whatever the toolchain.
     let mut hash: u32 = 0x811c_9dc5;
     for byte in path.to_string_lossy().bytes() {
         hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
     }
-    Ok(format!("-learner-{hash:08x}"))
+    format!("-learner-{hash:08x}")
+}
+
+/// The learner edition's id in a version, `-learner-<8 hex digits>`.
+pub fn learner_id(version: &str) -> Option<&str> {
+    let at = version.find("-learner-")?;
+    let id = &version[at..];
+    (id.len() == "-learner-".len() + 8
+        && id["-learner-".len()..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit()))
+    .then_some(id)
 }
 
 /// `line` with the edition's version, if it is a `version = "…"` line.
@@ -320,7 +349,7 @@ fn edition_version(line: &str, suffix: &str) -> Option<String> {
 }
 
 /// The workspace's `Cargo.toml` with the edition's version.
-fn edition_manifest(text: &str, suffix: &str) -> String {
+pub fn edition_manifest(text: &str, suffix: &str) -> String {
     let mut in_package = false;
     let mut out = String::with_capacity(text.len() + suffix.len());
     for line in text.lines() {
@@ -336,7 +365,7 @@ fn edition_manifest(text: &str, suffix: &str) -> String {
 
 /// `Cargo.lock` with the edition's version for the workspace's own crates
 /// (the packages without a `source`).
-fn edition_lock(text: &str, suffix: &str) -> String {
+pub fn edition_lock(text: &str, suffix: &str) -> String {
     let blocks: Vec<String> = text
         .split("\n\n")
         .map(|block| {

@@ -181,6 +181,9 @@ pub fn hidden_summary(result: &ExerciseResult) -> Option<String> {
     })
 }
 
+/// Where Gradescope unpacks the bundle's learner edition.
+pub const GRADESCOPE_SOURCE: &str = "/autograder/source";
+
 const SETUP: &str = r#"#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image:
 # install Rust if missing, then build the learner edition's graded tests so
@@ -313,7 +316,10 @@ pub fn write_bundle(
     }
     let staging = tempfile::tempdir().context("cannot make a temporary folder")?;
     let edition_dir = staging.path().join("source");
-    edition::write(root, &edition_dir, manifest, &BTreeSet::new())?;
+    // Versioned for the folder Gradescope unpacks it in, so that the
+    // grader keeps setup.sh's builds.
+    let home = edition::suffix_for(Path::new(GRADESCOPE_SOURCE));
+    edition::write_for(root, &edition_dir, manifest, &BTreeSet::new(), &home)?;
     let mut files = edition::workspace_files(&edition_dir)?;
     let exercise_files: Vec<String> = edition::workspace_files(root)?
         .into_iter()

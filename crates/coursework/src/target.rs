@@ -1,29 +1,26 @@
-//! Which edition a target folder's builds come from.
+//! Builds of the code in front of the grader.
 //!
 //! Cargo names a workspace crate's build by its name, version and path
 //! *inside* the workspace, and judges it fresh from the modification times
-//! of the files at those relative paths. Two copies of one edition at two
-//! places, built in one target folder (`CARGO_TARGET_DIR`), therefore share
-//! their builds, and Cargo can call one copy's test binary fresh for the
-//! other's sources. Each learner edition's crates carry a version of their
-//! own (see [`crate::edition`]); for copies of one edition, the grader notes
-//! which workspace last built each version in a target folder and, when
-//! another one did, marks every file of this workspace as modified now, so
-//! that Cargo rebuilds its crates from these files.
+//! of the files its dep-info lists, which for a workspace inside the target
+//! folder are the files of the workspace that built it. Two copies of one
+//! edition at two places, built in one target folder (`CARGO_TARGET_DIR`),
+//! would share their builds, and Cargo could call one copy's test binary
+//! fresh for the other's sources. So each learner edition's crates carry a
+//! version made from its folder (`<version>-learner-<id>`, see
+//! [`crate::edition`]), and before it builds, the grader gives an edition
+//! that was copied or moved the version of the folder it is in now.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::edition;
 use crate::grade::cargo;
 
 /// A workspace as Cargo sees it.
 pub struct Layout {
     pub target: PathBuf,
-    /// The workspace crates' names.
-    pub members: Vec<String>,
-    /// Their version (the workspace's).
-    pub version: String,
 }
 
 pub fn layout(workspace: &Path, target_dir: Option<&Path>) -> Result<Layout> {
@@ -56,72 +53,99 @@ pub fn layout(workspace: &Path, target_dir: Option<&Path>) -> Result<Layout> {
     let target = meta["target_directory"]
         .as_str()
         .context("cargo metadata: no target_directory")?;
-    let packages = meta["packages"]
-        .as_array()
-        .context("cargo metadata: no packages")?;
-    let members: Vec<String> = packages
-        .iter()
-        .filter_map(|p| p["name"].as_str().map(str::to_string))
-        .collect();
-    let version = packages
-        .iter()
-        .find_map(|p| p["version"].as_str())
-        .unwrap_or_default()
-        .to_string();
     Ok(Layout {
         target: PathBuf::from(target),
-        members,
-        version,
     })
 }
 
-/// Makes sure the target folder's builds of this workspace's crates come
-/// from this workspace, removing another copy's first.
-pub fn claim(workspace: &Path, target_dir: Option<&Path>) -> Result<()> {
-    let here = workspace
-        .canonicalize()
-        .with_context(|| format!("{}: no such workspace", workspace.display()))?;
-    let layout = layout(&here, target_dir)?;
-    let marker = layout
-        .target
-        .join("coursework")
-        .join("built-from")
-        .join(&layout.version);
-    let previous = std::fs::read_to_string(&marker).ok();
-    let here_text = here.to_string_lossy().into_owned();
-    if previous.as_deref().is_some_and(|p| p != here_text) {
-        eprintln!(
-            "note: {} holds builds of version {} from {}; rebuilding this edition's crates so that the grade is of this code",
-            layout.target.display(),
-            layout.version,
-            previous.as_deref().unwrap_or_default()
-        );
-        touch_all(&here, std::time::SystemTime::now())?;
+/// Gives the learner edition at `workspace` the version of its folder, if
+/// it carries another one (a copy, or a moved edition). The reference and
+/// the instrumented edition are left as they are.
+pub fn claim(workspace: &Path) -> Result<()> {
+    let manifest_path = workspace.join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("{}: cannot read", manifest_path.display()))?;
+    let Some(current) = workspace_version(&manifest).and_then(edition::learner_id) else {
+        return Ok(());
+    };
+    let own = edition::learner_suffix(workspace)?;
+    if current == own {
+        return Ok(());
     }
-    if previous.as_deref() != Some(here_text.as_str()) {
-        crate::edition::write_atomically(&marker, here_text.as_bytes())?;
+    eprintln!(
+        "note: this edition was made in another folder; its crates get this folder's version \
+         (…{own}) so that no build of the other folder's is taken for its own"
+    );
+    let relabel = |text: &str| -> String {
+        text.lines()
+            .map(|line| match line.strip_prefix("version = \"") {
+                Some(rest) if rest.contains(current) => line.replace(current, &own),
+                _ => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + if text.ends_with('\n') { "\n" } else { "" }
+    };
+    edition::write_atomically(&manifest_path, relabel(&manifest).as_bytes())?;
+    let lock_path = workspace.join("Cargo.lock");
+    if let Ok(lock) = std::fs::read_to_string(&lock_path) {
+        edition::write_atomically(&lock_path, relabel(&lock).as_bytes())?;
     }
     Ok(())
 }
 
-/// Sets the modification time of every file of the workspace at `dir`
-/// (but its `target/` and `.git/`) to `now`.
-fn touch_all(dir: &Path, now: std::time::SystemTime) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
-        let entry = entry?;
-        let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            if entry.file_name() != "target" && entry.file_name() != ".git" {
-                touch_all(&path, now)?;
-            }
-        } else if kind.is_file() {
-            std::fs::File::options()
-                .write(true)
-                .open(&path)
-                .and_then(|f| f.set_modified(now))
-                .with_context(|| format!("{}: cannot mark as modified", path.display()))?;
+/// The `version` of `[workspace.package]` in a workspace's `Cargo.toml`.
+fn workspace_version(manifest: &str) -> Option<&str> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            in_package = line.trim() == "[workspace.package]";
+        } else if in_package && let Some(version) = line.strip_prefix("version = \"") {
+            return version.strip_suffix('"');
         }
     }
-    Ok(())
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copied_edition_gets_the_version_of_its_folder() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let first = dir.path().join("first");
+        let copy = dir.path().join("copy");
+        let suffix = edition::learner_suffix(&first).expect("an id");
+        let manifest = edition::edition_manifest(
+            "[workspace]\n\n[workspace.package]\nversion = \"0.1.0\"\n",
+            &suffix,
+        );
+        let lock = edition::edition_lock(
+            "version = 4\n\n[[package]]\nname = \"cnn\"\nversion = \"0.1.0\"\n",
+            &suffix,
+        );
+        for dir in [&first, &copy] {
+            std::fs::create_dir_all(dir).expect("a folder");
+            std::fs::write(dir.join("Cargo.toml"), &manifest).expect("written");
+            std::fs::write(dir.join("Cargo.lock"), &lock).expect("written");
+        }
+        claim(&first).expect("claimed");
+        claim(&copy).expect("claimed");
+        let read = |p: &Path| std::fs::read_to_string(p).expect("read");
+        assert_eq!(
+            read(&first.join("Cargo.toml")),
+            manifest,
+            "the original keeps its version"
+        );
+        let own = edition::learner_suffix(&copy).expect("an id");
+        assert_ne!(own, suffix);
+        let relabelled = read(&copy.join("Cargo.toml"));
+        assert!(
+            relabelled.contains(&format!("version = \"0.1.0{own}\"")),
+            "{relabelled}"
+        );
+        assert!(read(&copy.join("Cargo.lock")).contains(&format!("version = \"0.1.0{own}\"")));
+        assert!(read(&copy.join("Cargo.lock")).starts_with("version = 4\n"));
+    }
 }
