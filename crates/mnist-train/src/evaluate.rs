@@ -102,10 +102,16 @@ pub fn score(predictions: Predictions, set: &Dataset) -> Evaluation {
             loss -= f64::from(predictions.log_probabilities[start + usize::from(truth)]);
         }
     }
+    let accuracy = accuracy_per_head(&predictions.labels, &set.labels);
+    // With one head, every head right is that head right.
+    let all_heads = match accuracy.as_slice() {
+        [only] => *only,
+        _ => accuracy_all_heads(&predictions.labels, &set.labels),
+    };
     Evaluation {
         loss: loss / (n * heads as f64),
-        accuracy: accuracy_per_head(&predictions.labels, &set.labels),
-        accuracy_all_heads: accuracy_all_heads(&predictions.labels, &set.labels),
+        accuracy,
+        accuracy_all_heads: all_heads,
         predictions,
     }
 }
