@@ -50,20 +50,27 @@ check rustfmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets --locked --features "$all_backends" -- -D warnings
 check build cargo nextest run --workspace --features "$features" --profile grade --locked --no-run
 
-# The editions check builds the learner edition in this target folder. Its
-# crates are versioned apart, so each edition keeps its own builds, but both
-# link their binaries to target/debug/<name>: the check runs alone, after
-# every other test, so that no test runs the learner edition's binary. (The
-# next Cargo command in this workspace links the reference's back.)
-editions='package(coursework) & test(=reference_and_learner_editions_grade_as_they_should)'
+# The coursework checks build other editions of the workspace in this target
+# folder (the learner edition, partial editions, the instrumented edition of
+# `coursework check-tests`). Their crates are versioned apart, so each
+# edition keeps its own builds, but all link their programs to
+# target/debug/<name>: the checks run one at a time, after every other test,
+# so that no test runs another edition's program. (The next Cargo command in
+# this workspace links the reference's back.)
+editions='package(coursework) & (test(=reference_and_learner_editions_grade_as_they_should) | test(=editions_at_two_paths_in_one_target_folder_grade_their_own_code) | test(=the_graded_tests_catch_every_wrong_solution) | test(=every_kind_of_upload_is_graded_or_told_how_to_upload))'
 junit=target/nextest/grade/junit.xml
 reports=()
 status=0
-for filter in "not ($editions)" "$editions"; do
-    echo "== tests: cargo nextest run --workspace --features $features --profile grade -E '$filter' $*"
+for phase in together alone; do
+    if [[ $phase == together ]]; then
+        filter="not ($editions)" threads=()
+    else
+        filter=$editions threads=(--test-threads 1)
+    fi
+    echo "== tests: cargo nextest run --workspace --features $features --profile grade -E '$filter' ${threads[*]} $*"
     rm -f "$junit"
     cargo nextest run --workspace --features "$features" --profile grade --locked \
-        --no-tests=warn -E "$filter" "$@" || status=$?
+        --no-tests=warn -E "$filter" "${threads[@]}" "$@" || status=$?
     if [[ -f $junit ]]; then
         reports+=("$junit.${#reports[@]}")
         mv "$junit" "${reports[-1]}"

@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use coursework::grade::{self, ExerciseResult, Options};
-use coursework::{Exercise, Manifest, edition, gradescope, report};
+use coursework::check::{self, CheckOptions};
+use coursework::grade::{self, BuildOptions, ExerciseResult, RunOptions};
+use coursework::{Exercise, Manifest, edition, gradescope, report, submission};
 
 #[derive(Parser)]
 #[command(
@@ -17,7 +18,9 @@ use coursework::{Exercise, Manifest, edition, gradescope, report};
     after_help = "Start with COURSE.md. Examples:\n  \
         cargo run -p coursework -- grade --part 1\n  \
         cargo run -p coursework -- grade p1.relu --watch\n  \
-        cargo run -p coursework -- learner-edition --out ../mnist-course-learner"
+        cargo run -p coursework -- learner-edition --out ../mnist-course-learner\n  \
+        cargo run -p coursework -- gradescope --out autograder.zip --part 1\n  \
+        cargo run -p coursework -- submit --from /autograder/submission"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,11 +44,39 @@ enum Command {
         #[arg(long, value_name = "ID")]
         solved: Vec<String>,
     },
-    /// Write Gradescope's autograder bundle (setup.sh, run_autograder and the
-    /// learner edition).
+    /// Test the graded tests: every wrong solution of the catalogue
+    /// (crates/coursework/mutants/) must lose points, spoofs must score 0,
+    /// every exercise must grade with only its prerequisites solved, and
+    /// every part's program must train with only its exercises solved.
+    CheckTests(CheckArgs),
+    /// Write Gradescope's autograder bundle (setup.sh, run_autograder, the
+    /// learner edition and the hidden tests).
     Gradescope {
         #[arg(long, value_name = "FILE.zip")]
         out: PathBuf,
+        /// Grade one part only (an assignment per part).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+        part: Option<u8>,
+    },
+    /// Install a learner's upload into this edition: each exercise file found
+    /// in DIR replaces this edition's, and nothing else is written.
+    ///
+    /// The upload may hold the files at their workspace paths
+    /// (crates/scratch-numpy-style/src/loss.rs), the same under any folders,
+    /// the whole workspace as a .zip, or the files alone: a file alone goes by
+    /// its name, and a name two exercise files share (loss.rs) by which one's
+    /// text it holds. An upload with no exercise file, or a file that fits
+    /// none for certain, is an error that says how to upload.
+    Submit {
+        /// The upload (Gradescope's /autograder/submission).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// On an error, write Gradescope's results.json here: score 0 and why.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also write what went where to this file.
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
     },
 }
 
@@ -59,6 +90,10 @@ struct GradeArgs {
     /// Also write Gradescope's results.json here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Text to put before the points in results.json's output (what
+    /// `submit --log` wrote).
+    #[arg(long, value_name = "FILE", requires = "json")]
+    json_note: Option<PathBuf>,
     /// Regrade the current exercise whenever a source file changes.
     #[arg(long)]
     watch: bool,
@@ -66,10 +101,37 @@ struct GradeArgs {
     /// shares the test build's artifacts [default: $COURSEWORK_FEATURES].
     #[arg(long)]
     features: Option<String>,
-    /// Longest a crate's graded tests may run, in seconds.
-    #[arg(long, default_value_t = 900)]
+    /// Longest one graded test may run, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// Show Cargo's output while it builds the tests.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Exercises to check (default: all, or those of --part).
+    ids: Vec<String>,
+    /// Check one part's exercises only.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    part: Option<u8>,
+    /// Run only these checks (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(check::SECTIONS))]
+    only: Vec<String>,
+    /// Folder for the instrumented edition [default: <target>/coursework-check/instrumented].
+    #[arg(long, value_name = "DIR")]
+    work: Option<PathBuf>,
+    /// Cargo features for its build [default: $COURSEWORK_FEATURES].
+    #[arg(long)]
+    features: Option<String>,
+    /// Longest one graded test may run, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Longest a spoof's test may run, in seconds (one spoof never ends).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    spoof_timeout: u64,
+    /// Show Cargo's output while it builds.
     #[arg(long, short)]
     verbose: bool,
 }
@@ -136,21 +198,78 @@ fn run(command: Command) -> Result<()> {
                 written.stubs
             );
         }
-        Command::Gradescope { out } => {
+        Command::Gradescope { out, part } => {
             if out.extension().is_none_or(|e| e != "zip") {
                 bail!("--out {}: the bundle is a .zip file", out.display());
             }
-            let files = gradescope::write_bundle(&workspace()?, &out, &manifest)?;
+            let files = gradescope::write_bundle(&workspace()?, &out, &manifest, part)?;
+            let graded = part.map_or("every part".to_string(), |p| format!("Part {p}"));
             println!(
-                "Gradescope bundle in {} ({files} files): upload it as the assignment's \
-                 autograder (Ubuntu image); learners submit their workspace or the files \
-                 they changed.",
+                "Gradescope bundle in {} ({files} files, grading {graded}): upload it as the \
+                 assignment's autograder (Ubuntu image); learners submit their workspace \
+                 (folder or zip) or the files they changed.",
                 out.display()
             );
         }
+        Command::Submit { from, json, log } => submit(&from, json.as_deref(), log.as_deref())?,
         Command::Grade(args) => grade_command(&manifest, args)?,
+        Command::CheckTests(args) => {
+            let exercises = select(&manifest, &args.ids, args.part)?
+                .into_iter()
+                .map(|e| e.id.clone())
+                .collect();
+            let options = CheckOptions {
+                workspace: workspace()?,
+                work: args.work,
+                features: args
+                    .features
+                    .or_else(|| std::env::var("COURSEWORK_FEATURES").ok()),
+                timeout: Duration::from_secs(args.timeout),
+                spoof_timeout: Duration::from_secs(args.spoof_timeout),
+                exercises,
+                sections: args.only.into_iter().collect(),
+                verbose: args.verbose,
+            };
+            let problems = check::check_tests(&manifest, &options)?;
+            if !problems.is_empty() {
+                println!("\n{} problems:", problems.len());
+                for p in &problems {
+                    println!("  {p}");
+                }
+                bail!("the graded tests failed {} checks", problems.len());
+            }
+            println!("\nEvery check passed.");
+        }
     }
     Ok(())
+}
+
+/// Installs the upload at `from` into this edition; on an error, writes the
+/// error as Gradescope's results to `json` before failing.
+fn submit(from: &Path, json: Option<&Path>, log: Option<&Path>) -> Result<()> {
+    let installed = workspace().and_then(|root| {
+        let files = submission::exercise_files(&root)?;
+        let plan = submission::plan(from, &root, &files)?;
+        submission::install(&root, &plan)?;
+        Ok(plan.describe(&files))
+    });
+    match installed {
+        Ok(description) => {
+            print!("{description}");
+            if let Some(log) = log {
+                edition::write_atomically(log, description.as_bytes())?;
+            }
+            Ok(())
+        }
+        Err(error) => {
+            if let Some(json) = json {
+                let text =
+                    serde_json::to_string_pretty(&submission::error_json(&format!("{error:#}")))?;
+                edition::write_atomically(json, text.as_bytes())?;
+            }
+            Err(error)
+        }
+    }
 }
 
 fn unknown(id: &str) -> String {
@@ -178,14 +297,19 @@ fn select<'m>(
 }
 
 fn grade_command(manifest: &Manifest, args: GradeArgs) -> Result<()> {
-    let options = Options {
+    let build = BuildOptions {
         workspace: workspace()?,
         features: args
             .features
             .clone()
             .or_else(|| std::env::var("COURSEWORK_FEATURES").ok()),
-        timeout: Duration::from_secs(args.timeout),
         verbose: args.verbose || args.watch,
+        target_dir: None,
+    };
+    let run = RunOptions {
+        timeout: Duration::from_secs(args.timeout),
+        variants: Vec::new(),
+        stop_at_first_failure: false,
     };
     if let Some(json) = &args.json {
         let dir = json
@@ -201,16 +325,25 @@ fn grade_command(manifest: &Manifest, args: GradeArgs) -> Result<()> {
         }
     }
     let selected = select(manifest, &args.ids, args.part)?;
-    let results = grade::grade(manifest, &selected, &options)?;
-    print!("{}", report::sheet(&results));
-    save_progress(&options.workspace, &results);
+    let results = grade::grade(manifest, &selected, &build, &run, &mut |batch| {
+        print!("{}", report::parts(batch));
+    })?;
+    print!("{}", report::total(&results));
+    save_progress(&build.workspace, &results);
     if let Some(json) = &args.json {
-        let text = serde_json::to_string_pretty(&gradescope::results_json(&results))?;
+        let mut value = gradescope::results_json(&results);
+        if let Some(note) = &args.json_note {
+            let note = std::fs::read_to_string(note)
+                .with_context(|| format!("--json-note {}: cannot read", note.display()))?;
+            let summary = value["output"].as_str().unwrap_or_default().to_string();
+            value["output"] = format!("{}\n{summary}", note.trim_end()).into();
+        }
+        let text = serde_json::to_string_pretty(&value)?;
         edition::write_atomically(json, text.as_bytes())?;
         println!("Gradescope results in {}", json.display());
     }
     if args.watch {
-        watch(manifest, &selected, &results, &options)?;
+        watch(manifest, &selected, &results, &build, &run)?;
     }
     Ok(())
 }
@@ -268,7 +401,8 @@ fn watch(
     manifest: &Manifest,
     selected: &[&Exercise],
     first: &[ExerciseResult],
-    options: &Options,
+    build: &BuildOptions,
+    run: &RunOptions,
 ) -> Result<()> {
     let mut unsolved: Vec<&Exercise> = selected
         .iter()
@@ -276,7 +410,7 @@ fn watch(
         .filter(|(_, r)| !r.solved())
         .map(|(e, _)| *e)
         .collect();
-    let mut seen = newest_source(&options.workspace);
+    let mut seen = newest_source(&build.workspace);
     while let Some(current) = unsolved.first().copied() {
         println!(
             "\nWatching for changes: now {} ({}). Ctrl-C to stop.",
@@ -284,15 +418,15 @@ fn watch(
         );
         loop {
             std::thread::sleep(Duration::from_millis(500));
-            let newest = newest_source(&options.workspace);
+            let newest = newest_source(&build.workspace);
             if newest > seen {
                 seen = newest;
                 break;
             }
         }
-        let results = grade::grade(manifest, &[current], options)?;
+        let results = grade::grade(manifest, &[current], build, run, &mut |_| ())?;
         print!("{}", report::sheet(&results));
-        save_progress(&options.workspace, &results);
+        save_progress(&build.workspace, &results);
         if results.iter().all(ExerciseResult::solved) {
             unsolved.remove(0);
         }

@@ -211,7 +211,7 @@ impl Manifest {
                 return invalid(format!("part {} is listed twice", part.number));
             }
             for required in &part.requires {
-                if !self.get(required).is_some_and(|e| e.part < part.number) {
+                if self.get(required).is_none_or(|e| e.part >= part.number) {
                     return invalid(format!(
                         "part {} requires {required:?}, which is not an exercise of an earlier part",
                         part.number

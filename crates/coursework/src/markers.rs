@@ -157,6 +157,68 @@ pub fn stub_out(
     Ok(out)
 }
 
+/// One runtime-switched version of a block in an instrumented file.
+pub struct Variant {
+    /// The switch (`COURSEWORK_VARIANTS` holds the ones turned on).
+    pub key: String,
+    /// The block's code in this version.
+    pub body: String,
+}
+
+/// `text` with every block behind runtime switches: the variants that
+/// `variants` gives for it (block, its code), then the stub (switch
+/// `stub:<id>`), else the reference code. One build then runs the reference,
+/// any mix of stubs, and every variant.
+pub fn instrument(
+    path: &Path,
+    text: &str,
+    variants: &mut dyn FnMut(&Block, &str) -> Vec<Variant>,
+    hint: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, MarkerError> {
+    let blocks = blocks(path, text)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::with_capacity(2 * text.len());
+    let mut next = 0;
+    for block in &blocks {
+        let Some(hint) = hint(&block.id) else {
+            return Err(MarkerError {
+                path: path.to_path_buf(),
+                line: block.begin + 1,
+                message: format!("{} is not an exercise of exercises.toml", block.id),
+            });
+        };
+        for line in &lines[next..block.begin] {
+            out.push_str(line);
+            out.push('\n');
+        }
+        let body = lines[block.begin + 1..block.end].join("\n");
+        let indent = &block.indent;
+        let mut branches = variants(block, &body);
+        branches.push(Variant {
+            key: format!("stub:{}", block.id),
+            body: format!("{indent}todo!(\"{}: {hint}\")", block.id),
+        });
+        for (n, variant) in branches.iter().enumerate() {
+            let keyword = if n == 0 { "if" } else { "} else if" };
+            out.push_str(&format!(
+                "{indent}{keyword} {{\n\
+                 {indent}    static ON: ::std::sync::OnceLock<bool> = ::std::sync::OnceLock::new();\n\
+                 {indent}    *ON.get_or_init(|| ::std::env::var(\"COURSEWORK_VARIANTS\")\n\
+                 {indent}        .is_ok_and(|v| v.split(',').any(|k| k == \"{}\")))\n\
+                 {indent}}} {{\n{}\n",
+                variant.key, variant.body
+            ));
+        }
+        out.push_str(&format!("{indent}}} else {{\n{body}\n{indent}}}\n"));
+        next = block.end + 1;
+    }
+    for line in &lines[next..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 /// The text of `id`'s blocks in `text`, markers included, in order.
 pub fn solution_blocks(path: &Path, text: &str, id: &str) -> Result<Vec<String>, MarkerError> {
     let lines: Vec<&str> = text.lines().collect();
@@ -244,6 +306,31 @@ fn g() -> u8 {
             error.to_string(),
             "f.rs:2: p1.unknown is not an exercise of exercises.toml"
         );
+    }
+
+    #[test]
+    fn instrumented_blocks_switch_between_variants_stub_and_reference() {
+        let mut variants = |block: &Block, body: &str| {
+            if block.id == "p1.one" {
+                vec![Variant {
+                    key: "p1.one/plus".into(),
+                    body: body.replace("z * y", "z + y"),
+                }]
+            } else {
+                Vec::new()
+            }
+        };
+        let out = instrument(Path::new("f.rs"), SOURCE, &mut variants, &hint).expect("valid");
+        let plus = out
+            .find("k == \"p1.one/plus\"")
+            .expect("the mutant's switch");
+        let stub = out.find("k == \"stub:p1.one\"").expect("the stub's switch");
+        let reference = out.rfind("z * y").expect("the reference");
+        assert!(plus < out.find("z + y").expect("the mutant") && plus < stub && stub < reference);
+        assert!(out.contains("todo!(\"p1.one: hint of p1.one\")"));
+        assert!(out.contains("k == \"stub:p1.two\""));
+        assert!(!out.contains("EXERCISE"));
+        assert_eq!(out.matches("} else {").count(), 2, "{out}");
     }
 
     #[test]

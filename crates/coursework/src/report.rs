@@ -4,9 +4,14 @@
 use std::fmt::Write;
 
 use crate::grade::ExerciseResult;
-use crate::gradescope::feedback;
+use crate::gradescope::{feedback, hidden_summary};
 
 pub fn sheet(results: &[ExerciseResult]) -> String {
+    parts(results) + &total(results)
+}
+
+/// The lines of each part's exercises.
+pub fn parts(results: &[ExerciseResult]) -> String {
     let mut out = String::new();
     let mut parts: Vec<u8> = results.iter().map(|r| r.part).collect();
     parts.dedup();
@@ -32,12 +37,25 @@ pub fn sheet(results: &[ExerciseResult]) -> String {
                 r.title
             );
             if !r.solved() {
-                for line in feedback(r).lines() {
+                for line in feedback(r).lines().chain(hidden_summary(r).as_deref()) {
                     let _ = writeln!(out, "      {line}");
                 }
             }
+            if r.hidden_elsewhere > 0 {
+                let _ = writeln!(
+                    out,
+                    "      (+{} points of hidden tests, graded on submission)",
+                    r.hidden_elsewhere
+                );
+            }
         }
     }
+    out
+}
+
+/// The total line.
+pub fn total(results: &[ExerciseResult]) -> String {
+    let mut out = String::new();
     let earned: u32 = results.iter().map(ExerciseResult::earned).sum();
     let possible: u32 = results.iter().map(ExerciseResult::possible).sum();
     let solved = results.iter().filter(|r| r.solved()).count();

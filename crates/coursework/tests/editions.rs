@@ -44,7 +44,8 @@ fn run(command: &mut Command, what: &str) -> String {
     text
 }
 
-/// Scores by exercise id: (score, max_score, output).
+/// Scores by exercise id of the visible entries: (score, max_score,
+/// output), the hidden tests' entries added into score and max_score.
 fn scores(json: &Path) -> BTreeMap<String, (u64, u64, String)> {
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(json).expect("results.json")).expect("JSON");
@@ -58,21 +59,30 @@ fn scores(json: &Path) -> BTreeMap<String, (u64, u64, String)> {
         Some(total),
         "the total is the sum of the tests"
     );
-    tests
-        .iter()
-        .map(|t| {
-            assert_eq!(t["visibility"], "visible");
-            assert!(t["name"].as_str().is_some_and(|n| !n.is_empty()));
-            (
-                t["number"].as_str().expect("number").to_string(),
-                (
-                    t["score"].as_u64().expect("score"),
-                    t["max_score"].as_u64().expect("max_score"),
-                    t["output"].as_str().expect("output").to_string(),
-                ),
-            )
-        })
-        .collect()
+    let mut scores: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
+    for t in tests {
+        assert!(t["name"].as_str().is_some_and(|n| !n.is_empty()));
+        let number = t["number"].as_str().expect("number");
+        let score = t["score"].as_u64().expect("score");
+        let max = t["max_score"].as_u64().expect("max_score");
+        let output = t["output"].as_str().expect("output");
+        let visibility = t["visibility"].as_str().expect("visibility");
+        let (id, hidden) = match number.rsplit_once('.') {
+            Some((id, kind)) if kind == visibility && kind != "visible" => (id, true),
+            _ => (number, false),
+        };
+        assert!(
+            hidden || visibility == "visible",
+            "{number}: a visible entry"
+        );
+        let entry = scores.entry(id.to_string()).or_default();
+        entry.0 += score;
+        entry.1 += max;
+        if !hidden {
+            entry.2 = output.to_string();
+        }
+    }
+    scores
 }
 
 /// Grades the learner edition at `ag/source` with `submission` (relative
@@ -107,6 +117,26 @@ fn submission_with(manifest: &Manifest, ag: &Path, solved: &[&str]) -> Vec<(Stri
             )
         })
         .collect()
+}
+
+/// `text` with every learner edition's id (`-learner-<8 hex digits>`) taken
+/// out: each edition's folder gives its crates their own version.
+fn without_edition_id(text: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = &text[..];
+    while let Some(at) = rest.find("-learner-") {
+        let after = &rest[at + "-learner-".len()..];
+        let id_len = after.chars().take_while(char::is_ascii_hexdigit).count();
+        out.push_str(&rest[..at + "-learner".len()]);
+        rest = if id_len == 8 {
+            &after[8..]
+        } else {
+            &rest[at + "-learner".len()..]
+        };
+    }
+    out.push_str(rest);
+    out.into_bytes()
 }
 
 #[test]
@@ -155,9 +185,10 @@ fn reference_and_learner_editions_grade_as_they_should() {
     edition::write(&root(), &learner, &manifest, &BTreeSet::new()).expect("the learner edition");
     for rel in edition::workspace_files(&learner).expect("its files") {
         let text = std::fs::read(learner.join(&rel)).expect("a file");
+        let bundled = std::fs::read(source.join(&rel)).ok();
         assert_eq!(
-            std::fs::read(source.join(&rel)).ok(),
-            Some(text),
+            bundled.as_deref().map(without_edition_id),
+            Some(without_edition_id(&text)),
             "the bundle holds the learner edition ({rel})"
         );
     }
@@ -188,9 +219,10 @@ fn reference_and_learner_editions_grade_as_they_should() {
     clippy.args(["--", "-D", "warnings"]);
     run(&mut clippy, "clippy on the learner edition");
 
-    // Unsolved: 0, each exercise failing through its own stub, or waiting
-    // for one it builds on and failing through theirs.
-    let unsolved = autograde(&ag, &[]);
+    // Unsolved (the learner edition's own exercise files uploaded, since an
+    // empty upload is not graded): 0, each exercise failing through its own
+    // stub, or waiting for one it builds on and failing through theirs.
+    let unsolved = autograde(&ag, &submission_with(&manifest, &ag, &[]));
     assert_eq!(unsolved.len(), manifest.exercises.len());
     for e in &manifest.exercises {
         let (score, _, output) = &unsolved[&e.id];
@@ -207,7 +239,7 @@ fn reference_and_learner_editions_grade_as_they_should() {
             .collect();
         assert_eq!(
             failures.len(),
-            e.tests.len(),
+            e.tests.iter().filter(|t| !t.is_hidden()).count(),
             "{}: every test fails: {output}",
             e.id
         );
@@ -256,4 +288,105 @@ fn reference_and_learner_editions_grade_as_they_should() {
             e.id
         );
     }
+}
+
+/// Grades Part 1 of the edition at `dir`: (earned, possible) from its
+/// results.json.
+fn grade_part_1(dir: &Path) -> (u64, u64) {
+    let json = dir.join("part-1.json");
+    run(
+        Command::new(env!("CARGO_BIN_EXE_coursework"))
+            .args(["grade", "--part", "1", "--json"])
+            .arg(&json)
+            .current_dir(dir),
+        "grading Part 1",
+    );
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("results.json")).expect("JSON");
+    (
+        results["score"].as_u64().expect("score"),
+        results["max_score"].as_u64().expect("max_score"),
+    )
+}
+
+/// Cargo names a workspace crate's builds by name, version and path inside
+/// the workspace, and judges them fresh from the times of the files at that
+/// path: editions at two places in one target folder must still each be
+/// graded on their own code, in either order, as must a copy of one.
+#[test]
+fn editions_at_two_paths_in_one_target_folder_grade_their_own_code() {
+    let manifest = Manifest::course().expect("the manifest");
+    let work = target_dir().join("coursework-two-paths");
+    let part1: BTreeSet<String> = manifest
+        .exercises
+        .iter()
+        .filter(|e| e.part == 1)
+        .map(|e| e.id.clone())
+        .collect();
+    let solved = work.join("solved");
+    let unsolved = work.join("unsolved");
+    edition::write(&root(), &solved, &manifest, &part1).expect("a solved edition");
+    edition::write(&root(), &unsolved, &manifest, &BTreeSet::new()).expect("a learner edition");
+    let (full, max) = grade_part_1(&solved);
+    assert!(
+        max > 0 && full == max,
+        "the solved edition scores {full}/{max}"
+    );
+    assert_eq!(
+        grade_part_1(&unsolved).0,
+        0,
+        "the unsolved edition after the solved one"
+    );
+    assert_eq!(
+        grade_part_1(&solved).0,
+        max,
+        "the solved edition after the unsolved one"
+    );
+
+    // A copy of the unsolved edition, solved in place: same crates, same
+    // versions, another folder, files older than the solved edition's build.
+    let copy = work.join("copy");
+    let _ = std::fs::remove_dir_all(&copy);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&unsolved)
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    assert_eq!(grade_part_1(&unsolved).0, 0, "the unsolved edition");
+    for rel in edition::workspace_files(&solved).expect("its files") {
+        let text = std::fs::read(solved.join(&rel)).expect("a file");
+        if rel.ends_with(".rs") && std::fs::read(copy.join(&rel)).ok() != Some(text.clone()) {
+            std::fs::write(copy.join(&rel), &text).expect("solved in place");
+        }
+    }
+    assert_eq!(grade_part_1(&copy).0, max, "the copy, solved");
+    assert_eq!(
+        grade_part_1(&unsolved).0,
+        0,
+        "the unsolved edition after its solved copy"
+    );
+}
+
+/// The graded tests, tested: `coursework check-tests` (every wrong solution
+/// of the catalogue caught, every spoof scored 0, every exercise graded
+/// with only its prerequisites solved, every part's program trained with
+/// only its exercises solved). It builds the instrumented edition in this
+/// target folder, with the test build's features.
+#[test]
+fn the_graded_tests_catch_every_wrong_solution() {
+    let out = Command::new(env!("CARGO_BIN_EXE_coursework"))
+        .arg("check-tests")
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .expect("check-tests");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "check-tests failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
