@@ -103,7 +103,7 @@ pub fn score(predictions: Predictions, set: &Dataset) -> Evaluation {
         }
     }
     let accuracy = accuracy_per_head(&predictions.labels, &set.labels);
-    // With one head, every head right is that head right.
+    // As `every_head_right`, without counting the heads twice.
     let all_heads = match accuracy.as_slice() {
         [only] => *only,
         _ => accuracy_all_heads(&predictions.labels, &set.labels),
@@ -132,6 +132,17 @@ pub fn accuracy_per_head(predicted: &Labels, truth: &Labels) -> Vec<f64> {
         .map(|&r| r as f64 / images.max(1) as f64)
         .collect()
     // END EXERCISE
+}
+
+/// The fraction of images with every head right, for any number of heads:
+/// with one head it is that head's accuracy, so only classifiers with
+/// several heads need [`accuracy_all_heads`] (the one-headed parts run
+/// without it).
+pub fn every_head_right(predicted: &Labels, truth: &Labels) -> f64 {
+    match accuracy_per_head(predicted, truth).as_slice() {
+        [only] => *only,
+        _ => accuracy_all_heads(predicted, truth),
+    }
 }
 
 /// The fraction of images with every head right (for two-digit images: both
