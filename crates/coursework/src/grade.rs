@@ -278,7 +278,7 @@ pub fn build_tests(
     options: &BuildOptions,
 ) -> Result<Build> {
     let workspace = &options.workspace;
-    target::claim(workspace, options.target_dir.as_deref(), options.verbose)?;
+    target::claim(workspace, options.target_dir.as_deref())?;
     let mut command = cargo();
     if let Some(dir) = &options.target_dir {
         command.env("CARGO_TARGET_DIR", dir);

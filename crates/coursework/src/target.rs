@@ -8,8 +8,8 @@
 //! other's sources. Each learner edition's crates carry a version of their
 //! own (see [`crate::edition`]); for copies of one edition, the grader notes
 //! which workspace last built each version in a target folder and, when
-//! another one did, removes that version's builds of the workspace's crates
-//! before it builds.
+//! another one did, marks every file of this workspace as modified now, so
+//! that Cargo rebuilds its crates from these files.
 
 use std::path::{Path, PathBuf};
 
@@ -77,7 +77,7 @@ pub fn layout(workspace: &Path, target_dir: Option<&Path>) -> Result<Layout> {
 
 /// Makes sure the target folder's builds of this workspace's crates come
 /// from this workspace, removing another copy's first.
-pub fn claim(workspace: &Path, target_dir: Option<&Path>, verbose: bool) -> Result<()> {
+pub fn claim(workspace: &Path, target_dir: Option<&Path>) -> Result<()> {
     let here = workspace
         .canonicalize()
         .with_context(|| format!("{}: no such workspace", workspace.display()))?;
@@ -91,29 +91,37 @@ pub fn claim(workspace: &Path, target_dir: Option<&Path>, verbose: bool) -> Resu
     let here_text = here.to_string_lossy().into_owned();
     if previous.as_deref().is_some_and(|p| p != here_text) {
         eprintln!(
-            "note: {} holds builds of version {} from {}; removing them so that the grade is of this code",
+            "note: {} holds builds of version {} from {}; rebuilding this edition's crates so that the grade is of this code",
             layout.target.display(),
             layout.version,
             previous.as_deref().unwrap_or_default()
         );
-        let mut clean = cargo();
-        if let Some(dir) = target_dir {
-            clean.env("CARGO_TARGET_DIR", dir);
-        }
-        clean.current_dir(&here).arg("clean");
-        for member in &layout.members {
-            clean.args(["-p", member]);
-        }
-        if !verbose {
-            clean.stderr(std::process::Stdio::null());
-        }
-        let status = clean.status().context("cannot run cargo clean")?;
-        if !status.success() {
-            bail!("cargo clean -p … failed in {}", here.display());
-        }
+        touch_all(&here, std::time::SystemTime::now())?;
     }
     if previous.as_deref() != Some(here_text.as_str()) {
         crate::edition::write_atomically(&marker, here_text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Sets the modification time of every file of the workspace at `dir`
+/// (but its `target/` and `.git/`) to `now`.
+fn touch_all(dir: &Path, now: std::time::SystemTime) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if entry.file_name() != "target" && entry.file_name() != ".git" {
+                touch_all(&path, now)?;
+            }
+        } else if kind.is_file() {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(now))
+                .with_context(|| format!("{}: cannot mark as modified", path.display()))?;
+        }
     }
     Ok(())
 }

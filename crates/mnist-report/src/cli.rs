@@ -164,10 +164,13 @@ pub fn run_part<C: Subcommand, D: Args>(
 }
 
 /// [`run_part`], with the part's own changes to its command line (`help`).
+/// A panic in an exercise's stub ends the run with one line naming the
+/// exercise (see [`install_stub_hook`]).
 pub fn run_part_with<C: Subcommand, D: Args>(
     help: impl FnOnce(clap::Command) -> clap::Command,
     main: impl FnOnce(Option<C>, D) -> anyhow::Result<()>,
 ) -> ExitCode {
+    install_stub_hook();
     let parsed = help(PartCli::<C, D>::command())
         .try_get_matches()
         .and_then(|matches| PartCli::<C, D>::from_arg_matches(&matches));
@@ -203,9 +206,100 @@ pub fn exit(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// The exercise a stub's panic message names: the learner edition's
+/// exercise bodies are `todo!("p1.relu: <hint>")`, whose message reads
+/// `not yet implemented: p1.relu: <hint>`; this returns `p1.relu`.
+pub fn stub_exercise(message: &str) -> Option<&str> {
+    const TODO: &str = "not yet implemented: ";
+    message.match_indices(TODO).find_map(|(at, _)| {
+        let (id, _hint) = message[at + TODO.len()..].split_once(": ")?;
+        let (part, name) = id.strip_prefix('p')?.split_once('.')?;
+        let part_ok = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        (part_ok && name_ok).then_some(id)
+    })
+}
+
+/// The one line a run that reached the stub of exercise `id` ends with.
+pub fn stub_message(id: &str) -> String {
+    format!(
+        "error: this run needs exercise {id}, still a stub here \
+         (see `cargo run -p coursework -- show {id}`)"
+    )
+}
+
+/// A panic hook for the parts' binaries: a panic in an exercise's stub ends
+/// the process with [`stub_message`] and a non-zero exit status instead of
+/// the panic's dump; any other panic goes to the hook that was there before.
+pub fn install_stub_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        match info.payload_as_str().and_then(stub_exercise) {
+            Some(id) => {
+                eprintln!("{}", stub_message(id));
+                std::process::exit(STUB_EXIT_STATUS);
+            }
+            None => previous(info),
+        }
+    }));
+}
+
+/// The exit status of a run that reached an exercise's stub.
+pub const STUB_EXIT_STATUS: i32 = 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stubs_panic_names_its_exercise() {
+        let hint = "apply returns the larger of 0 and z";
+        assert_eq!(
+            stub_exercise(&format!("not yet implemented: p1.relu: {hint}")),
+            Some("p1.relu")
+        );
+        assert_eq!(
+            stub_exercise("not yet implemented: p4.two-digit-loss: the mean of the heads"),
+            Some("p4.two-digit-loss")
+        );
+        assert_eq!(
+            stub_exercise("worker panicked: not yet implemented: p2.mlp: flatten, then linear"),
+            Some("p2.mlp")
+        );
+    }
+
+    #[test]
+    fn other_panics_name_no_exercise() {
+        for message in [
+            "not yet implemented",
+            "not yet implemented: ",
+            "not yet implemented: a plain todo",
+            "not yet implemented: p1.relu",
+            "not yet implemented: px.relu: hint",
+            "not yet implemented: p.relu: hint",
+            "not yet implemented: p1.: hint",
+            "not yet implemented: p1.ReLU: hint",
+            "not yet implemented: p1.relu and more: hint",
+            "p1.relu: hint",
+            "index out of bounds: the len is 3 but the index is 3",
+        ] {
+            assert_eq!(stub_exercise(message), None, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn the_stub_message_is_one_line_naming_the_exercise() {
+        let line = stub_message("p1.relu");
+        assert_eq!(
+            line,
+            "error: this run needs exercise p1.relu, still a stub here \
+             (see `cargo run -p coursework -- show p1.relu`)"
+        );
+        assert!(!line.contains('\n'));
+    }
 
     #[test]
     fn quick_means_the_same_smoke_run_everywhere() {

@@ -88,12 +88,14 @@ pub fn predict(net: &Mlp<f64>, x1: f64, x2: f64) -> Result<f64> {
 /// The course's exercise: the toy network written out by hand, one sample
 /// at a time, with the same numbers as [`network`]:
 ///
-/// - hidden units zⱼ = w_j1 x₁ + w_j2 x₂ + bⱼ, hⱼ = relu(zⱼ), j = 1..3;
+/// - hidden units zⱼ = w_j0 x₁ + w_j1 x₂ + bⱼ, hⱼ = relu(zⱼ), j = 0, 1, 2,
+///   with w_ji = `input_to_hidden[j][i]`;
 /// - output ŷ = Σⱼ vⱼ hⱼ + c (linear);
 /// - loss ½(ŷ − y)², so ∂L/∂ŷ = ŷ − y.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToyNetwork {
-    /// Row j: the weights (w_j1, w_j2) from the inputs into hidden unit j.
+    /// Row j: the weights (w_j0, w_j1) from the inputs (x₁, x₂) into hidden
+    /// unit j.
     pub input_to_hidden: [[f64; 2]; 3],
     /// bⱼ, one per hidden unit.
     pub hidden_biases: [f64; 3],
@@ -123,7 +125,7 @@ impl ToyNetwork {
         self.output(self.hidden(x1, x2))
     }
 
-    /// The hidden layer's activations hⱼ = relu(w_j1 x₁ + w_j2 x₂ + bⱼ).
+    /// The hidden layer's activations hⱼ = relu(w_j0 x₁ + w_j1 x₂ + bⱼ).
     pub fn hidden(&self, x1: f64, x2: f64) -> [f64; 3] {
         // BEGIN EXERCISE p1.toy-predict uses x1, x2
         let relu = Activation::Relu;

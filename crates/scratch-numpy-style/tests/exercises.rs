@@ -96,6 +96,13 @@ mod activations {
                 "leaky ReLU passes positives and shrinks negatives"
             );
         }
+        for z in [-1000.0f64, -400.0, 400.0, 1000.0] {
+            let t = Activation::Tanh.apply(z);
+            assert!(
+                t.is_finite() && (t - z.signum()).abs() < 1e-12,
+                "tanh saturates at ±1 for large |z| and must not overflow"
+            );
+        }
     }
 
     #[test]
@@ -157,6 +164,27 @@ mod softmax {
             p.iter().zip(&q).all(|(a, b)| (a - b).abs() < 1e-12),
             "adding a constant to every logit changes nothing"
         );
+        let lowered: Vec<f64> = z.iter().map(|v| v - 1000.0).collect();
+        let r = softmax(&lowered);
+        assert!(
+            r.iter().all(|v| v.is_finite()),
+            "softmax of logits near −1000 must not underflow to 0 / 0"
+        );
+        assert!(
+            p.iter().zip(&r).all(|(a, b)| (a - b).abs() < 1e-12),
+            "subtracting a constant from every logit changes nothing"
+        );
+        let wide = [-900.0, 0.0, 900.0, 899.0, -5.0];
+        let w = softmax(&wide);
+        assert!(
+            w.iter().all(|v| v.is_finite() && *v >= 0.0)
+                && (w.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+            "softmax of logits spread from −900 to 900 must not overflow and still sums to 1"
+        );
+        assert!(
+            ((w[2] / w[3]).ln() - 1.0).abs() < 1e-9,
+            "ln(pᵢ / pⱼ) = zᵢ − zⱼ, also for logits spread from −900 to 900"
+        );
     }
 
     #[test]
@@ -195,8 +223,8 @@ mod softmax {
 
 mod backpropagation {
     use super::*;
-    use scratch_numpy_style::gradcheck::check;
-    use scratch_numpy_style::{Mlp, Spec};
+    use scratch_numpy_style::gradcheck::{check, compare, numeric_gradients};
+    use scratch_numpy_style::{Mlp, Spec, Workspace};
 
     #[test]
     fn gradients_match_finite_differences() {
@@ -226,6 +254,59 @@ mod backpropagation {
             assert!(
                 result.relative_error < 1e-5,
                 "{hidden} / {output}: backpropagation's gradients differ from finite differences"
+            );
+        }
+    }
+
+    /// One-hot targets, cycling through the classes from `first`.
+    fn one_hot(rows: usize, classes: usize, first: usize) -> Array2<f64> {
+        let mut y = Array2::zeros((rows, classes));
+        for row in 0..rows {
+            y[[row, (row + first) % classes]] = 1.0;
+        }
+        y
+    }
+
+    #[test]
+    fn a_reused_workspace_gives_fresh_gradients() {
+        let _graded = graded_test::start();
+        for (seed, (hidden, output)) in [
+            (Activation::Tanh, Output::SoftmaxCrossEntropy),
+            (Activation::Sigmoid, Output::SigmoidMse),
+            (Activation::LeakyRelu, Output::LinearMse),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let seed = seed as u64;
+            let spec = Spec {
+                sizes: vec![4, 6, 5, 4, 3],
+                hidden,
+                output,
+                init: Init::Xavier,
+            };
+            let mut net: Mlp<f64> =
+                Mlp::new(&spec, &mut seeded_rng(40 + seed)).expect("a valid spec");
+            let batch = |s: u64| Array2::from_shape_vec((5, 4), random(20, 2.0, s)).expect("5×4");
+            let (first_x, first_y) = (batch(50 + seed), one_hot(5, 3, 1));
+            let (x, y) = (batch(60 + seed), one_hot(5, 3, 0));
+            let mut ws = Workspace::new(&net, 5);
+            net.loss_and_gradients(&mut ws, first_x.view(), first_y.view())
+                .expect("a first batch");
+            let loss = net
+                .loss_and_gradients(&mut ws, x.view(), y.view())
+                .expect("a second batch");
+            let numeric = numeric_gradients(&mut net, x.view(), y.view()).expect("differences");
+            assert!(
+                compare(&numeric, &ws.grads).relative_error < 1e-5,
+                "{hidden} / {output}, 4 layers: after a first batch, the gradients of a second \
+                 batch on the same workspace differ from finite differences"
+            );
+            let mut fresh = Workspace::new(&net, 5);
+            let out = net.forward(&mut fresh, x.view()).expect("a forward pass");
+            assert!(
+                (loss - output.loss(out, y.view())).abs() < 1e-12,
+                "{hidden} / {output}: the returned loss is not the output's loss of this batch"
             );
         }
     }
@@ -281,6 +362,23 @@ mod sgd_clip {
             let along: f64 = moved.iter().zip(dw).map(|(m, g)| m * g).sum();
             assert!(along < 0.0, "a step moves the weights against the gradient");
         }
+        for ((a, b), (l, db)) in one
+            .layers
+            .iter()
+            .zip(&halves.layers)
+            .zip(start.layers.iter().zip(&g.biases))
+        {
+            assert!(
+                (&a.biases - &b.biases).iter().all(|d| d.abs() < 1e-12),
+                "two half steps move the biases as far as one step"
+            );
+            let moved = &a.biases - &l.biases;
+            let along: f64 = moved.iter().zip(db).map(|(m, g)| m * g).sum();
+            assert!(
+                along < 0.0,
+                "a step moves the biases against their gradient"
+            );
+        }
         let mut zero = start.clone();
         zero.step(&Gradients::zeros_like(&start), 0.1);
         assert!(zero == start, "a zero gradient changes nothing");
@@ -319,6 +417,31 @@ mod sgd_clip {
         assert!(
             !small.clip_norm(1e6) && small == original,
             "a short gradient is left alone"
+        );
+    }
+
+    #[test]
+    fn clipping_by_norm_rescales_to_max() {
+        let _graded = graded_test::start();
+        let n = net();
+        let original = grads(&n, 3, 3.0);
+        for max in [0.3, 2.5] {
+            let mut g = original.clone();
+            assert!(g.norm() > max);
+            assert!(g.clip_norm(max), "a gradient longer than max is clipped");
+            assert!(
+                (g.norm() / max - 1.0).abs() < 1e-9,
+                "after clipping its norm is max (checked with max = {max})"
+            );
+        }
+        // Norm exactly 5 (3² + 4² = 5²), whatever the order of the sum.
+        let mut exact = Gradients::zeros_like(&n);
+        exact.weights[0][[0, 0]] = 3.0;
+        exact.biases[1][0] = -4.0;
+        let before = exact.clone();
+        assert!(
+            !exact.clip_norm(5.0) && exact == before,
+            "a gradient whose norm equals max is left alone (clipping is for norms above max)"
         );
     }
 }
@@ -628,6 +751,45 @@ mod forward {
                     .iter()
                     .all(|d| d.abs() < 1e-12),
                 "a sample's output does not depend on the others in its batch"
+            );
+        }
+    }
+
+    #[test]
+    fn reusing_the_workspace_changes_nothing() {
+        let _graded = graded_test::start();
+        let layers = vec![
+            Layer {
+                weights: matrix(4, 6, 40),
+                biases: Array1::from(random(6, 1.0, 41)),
+            },
+            Layer {
+                weights: matrix(6, 5, 42),
+                biases: Array1::from(random(5, 1.0, 43)),
+            },
+            Layer {
+                weights: matrix(5, 3, 44),
+                biases: Array1::from(random(3, 1.0, 45)),
+            },
+        ];
+        let net = Mlp::from_layers(layers, Activation::Relu, Output::LinearMse).expect("a network");
+        let (a, b) = (matrix(5, 4, 46), matrix(5, 4, 47));
+        let mut ws = Workspace::new(&net, 5);
+        let first = net
+            .forward(&mut ws, a.view())
+            .expect("a forward pass")
+            .to_owned();
+        for (x, seen_before) in [(&b, None), (&a, Some(&first)), (&a, Some(&first))] {
+            let again = net
+                .forward(&mut ws, x.view())
+                .expect("a forward pass")
+                .to_owned();
+            let alone = outputs(&net, x);
+            assert!(
+                (&again - &alone).iter().all(|d| d.abs() < 1e-12)
+                    && seen_before.is_none_or(|f| (&again - f).iter().all(|d| d.abs() < 1e-12)),
+                "a forward pass on a workspace used before gives the outputs of a new workspace \
+                 (the previous call's values must not leak into the next)"
             );
         }
     }
