@@ -3,7 +3,7 @@
 //! the project's own fused kernels compute with the same weights.
 
 use mnist_train::burn::backend::{Autodiff, Flex};
-use mnist_train::burn::module::Module;
+use mnist_train::burn::module::{Module, ModuleVisitor, Param, ParamId};
 use mnist_train::burn::prelude::*;
 use mnist_train::burn::tensor::Distribution;
 use mnist_train::models::{Cnn, CnnConfig, ConvMethod};
@@ -23,15 +23,31 @@ fn images(batch: usize, config: &CnnConfig) -> Tensor<B, 4> {
 /// project's fused conv blocks.
 fn yours_and_fused(config: &CnnConfig) -> (Cnn<B>, Cnn<B>) {
     let device = Default::default();
-    let yours: Cnn<B> = config.clone().with_conv(ConvMethod::Layers).init(&device);
+    let mut yours: Cnn<B> = config.clone().with_conv(ConvMethod::Layers).init(&device);
+    // Your layers whatever `init` chose (`has_the_course_layers` checks it).
+    yours.conv = ConvMethod::Layers;
     // Burn initialises parameters on first use: use them before copying.
     let _ = yours.features(images(1, config));
-    let fused = config
+    let mut fused = config
         .clone()
         .with_conv(ConvMethod::Fused)
         .init::<B>(&device)
         .load_record(yours.clone().into_record());
+    fused.conv = ConvMethod::Fused;
     (yours, fused)
+}
+
+/// The ids of every parameter of `module`, in visiting order.
+fn param_ids<M: Module<B>>(module: &M) -> Vec<ParamId> {
+    struct Ids(Vec<ParamId>);
+    impl ModuleVisitor<B> for Ids {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.id);
+        }
+    }
+    let mut ids = Ids(Vec::new());
+    module.visit(&mut ids);
+    ids.0
 }
 
 mod cnn {
@@ -65,6 +81,44 @@ mod cnn {
                 yours.num_params() == convolutions + dense,
                 "the parameter count is not the course CNN's: two 3×3 convolutions (32 then 64 \
                  channels, with biases), a 128-unit linear layer, heads of 10"
+            );
+        }
+    }
+
+    #[test]
+    fn builds_what_the_configuration_says() {
+        let _graded = graded_test::start();
+        let device = Default::default();
+        for method in [ConvMethod::Layers, ConvMethod::Fused] {
+            let model: Cnn<B> = CnnConfig::new().with_conv(method).init(&device);
+            assert!(
+                model.conv == method,
+                "init must compute the conv blocks as the configuration's `conv` says"
+            );
+        }
+        for dropout in [0.0, 0.3] {
+            let model: Cnn<B> = CnnConfig::new().with_dropout(dropout).init(&device);
+            assert!(
+                model.dropout.prob == dropout,
+                "the dropout layer must drop with the configured probability"
+            );
+        }
+        for heads in [1, 2, 3] {
+            let config = CnnConfig::new().with_height(42).with_heads(heads);
+            let model: Cnn<B> = config.init(&device);
+            let mut ids = param_ids(&model);
+            let count = ids.len();
+            assert_eq!(
+                count,
+                2 * (3 + heads),
+                "a weight and a bias per layer and head"
+            );
+            ids.sort();
+            ids.dedup();
+            assert!(
+                ids.len() == count,
+                "{heads} heads: two layers share a parameter id; every layer and head must be \
+                 initialised on its own"
             );
         }
     }

@@ -4,7 +4,7 @@
 use mnist_data::split::{below, seeded_rng};
 use mnist_data::{Dataset, Labels, Mnist};
 use mnist_train::burn::backend::{Autodiff, Flex};
-use mnist_train::burn::module::{AutodiffModule, Module};
+use mnist_train::burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
 use mnist_train::burn::prelude::*;
 use mnist_train::burn::tensor::Distribution;
 use mnist_train::models::{Activation, Mlp, MlpConfig, Model};
@@ -27,6 +27,19 @@ fn max_difference<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
 fn mnist() -> &'static Mnist {
     static MNIST: std::sync::OnceLock<Mnist> = std::sync::OnceLock::new();
     MNIST.get_or_init(|| Mnist::load_default().expect("the committed MNIST files load"))
+}
+
+/// The ids of every parameter of `module`, in visiting order.
+fn param_ids<M: Module<B>>(module: &M) -> Vec<ParamId> {
+    struct Ids(Vec<ParamId>);
+    impl ModuleVisitor<B> for Ids {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.id);
+        }
+    }
+    let mut ids = Ids(Vec::new());
+    module.visit(&mut ids);
+    ids.0
 }
 
 /// Random MLP configurations: 0–3 hidden layers of 1–40 units, 1–3 heads.
@@ -126,6 +139,96 @@ mod mlp {
     }
 
     #[test]
+    fn each_hidden_layer_feeds_the_next_through_the_activation() {
+        let _graded = graded_test::start();
+        use mnist_train::burn::nn::{LeakyReluConfig, Relu};
+        let device = Default::default();
+        for activation in [Activation::Relu, Activation::LeakyRelu] {
+            let config = MlpConfig::new(vec![30, 20, 12])
+                .with_heads(3)
+                .with_activation(activation);
+            let model: Mlp<B> = config.init(&device);
+            let x = images(5, 28, 28);
+            // The same network cut after its first `k` hidden layers.
+            let cut = |k: usize| {
+                let mut cut = model.clone();
+                cut.hidden.truncate(k);
+                cut.features(x.clone())
+            };
+            assert!(
+                max_difference(cut(0), x.clone().reshape([5, 28 * 28])) == 0.0,
+                "with no hidden layer the features are the image's pixels, row by row"
+            );
+            for (k, layer) in model.hidden.iter().enumerate() {
+                let z = layer.forward(cut(k));
+                let activated = match activation {
+                    Activation::Relu => Relu::new().forward(z),
+                    Activation::LeakyRelu => LeakyReluConfig::new().init().forward(z),
+                };
+                assert!(
+                    max_difference(cut(k + 1), activated) < 1e-6,
+                    "{activation:?}: hidden layer {k} does not give Burn's {activation:?} layer \
+                     applied to its linear layer's output on the previous layer's features"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_parameter_is_its_own() {
+        let _graded = graded_test::start();
+        let device = Default::default();
+        for config in [
+            MlpConfig::new(vec![20, 15]).with_heads(4),
+            MlpConfig::new(vec![]).with_heads(3),
+        ] {
+            let model: Mlp<B> = config.init(&device);
+            let mut ids = param_ids(&model);
+            let count = ids.len();
+            assert_eq!(
+                count,
+                2 * (config.hidden.len() + config.heads),
+                "{config:?}: a weight and a bias per layer and head"
+            );
+            ids.sort();
+            ids.dedup();
+            assert!(
+                ids.len() == count,
+                "{config:?}: two layers share a parameter id; every layer and head must be \
+                 initialised on its own"
+            );
+        }
+    }
+
+    #[test]
+    fn heads_train_apart() {
+        let _graded = graded_test::start();
+        use mnist_train::burn::optim::{GradientsParams, Optimizer, SgdConfig};
+        use mnist_train::loss::head_cross_entropy;
+        let device = Default::default();
+        let model: Mlp<B> = MlpConfig::new(vec![12, 8]).with_heads(3).init(&device);
+        let x = images(6, 28, 28);
+        let targets = Tensor::<B, 1, Int>::from_ints([1, 2, 3, 4, 5, 6], &device);
+        for trained in 0..3 {
+            // A loss on one head only: the other heads get no gradient.
+            let logits = model.forward(x.clone());
+            let loss = head_cross_entropy(&logits[trained], &targets);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut optimizer = SgdConfig::new().init::<B, Mlp<B>>();
+            let stepped = optimizer.step(0.5, model.clone(), grads);
+            for (head, (old, new)) in model.heads.iter().zip(&stepped.heads).enumerate() {
+                let moved = max_difference(old.weight.val(), new.weight.val()) > 0.0;
+                assert!(
+                    moved == (head == trained),
+                    "a step on head {trained}'s loss alone must move head {trained}'s weights \
+                     and no other head's (head {head} {})",
+                    if moved { "moved" } else { "did not move" }
+                );
+            }
+        }
+    }
+
+    #[test]
     fn dropout_is_used_in_training_only() {
         let _graded = graded_test::start();
         let device = Default::default();
@@ -201,6 +304,59 @@ mod train_step {
             after < before,
             "one step of gradient descent should lower the batch's loss"
         );
+    }
+
+    #[test]
+    fn moves_each_parameter_by_the_learning_rate_times_its_gradient() {
+        let _graded = graded_test::start();
+        let device = Default::default();
+        B::seed(&device, 7);
+        let set = mnist().train.take(48);
+        let indices: Vec<usize> = (0..48).collect();
+        let model: Model<B> = MlpConfig::new(vec![16, 12]).init::<B>(&device).into();
+        let Model::Mlp(mlp) = &model else {
+            unreachable!("an MLP was built")
+        };
+        // ∂L/∂θ of the batch's cross-entropy, with the model as it is.
+        let b = batch::<B>(&set, &indices, &device);
+        let grads = cross_entropy(&model.forward(b.images), &b.targets).backward();
+        let learning_rate = 0.05;
+        // The optimiser is made with another rate: the step's argument counts.
+        let mut optimizer = ModelOptimizer::<B>::new(&OptimizerConfig::sgd(0.7, 0.0, false));
+        let stepped = train_step(
+            model.clone(),
+            &mut optimizer,
+            batch::<B>(&set, &indices, &device),
+            learning_rate,
+        )
+        .model;
+        let Model::Mlp(new) = &stepped else {
+            unreachable!("the step keeps the model's kind")
+        };
+        let pairs = [
+            (&mlp.hidden[0].weight, &new.hidden[0].weight),
+            (&mlp.hidden[1].weight, &new.hidden[1].weight),
+            (&mlp.heads[0].weight, &new.heads[0].weight),
+        ];
+        for (layer, (old, new)) in pairs.into_iter().enumerate() {
+            let grad = old.grad(&grads).expect("every weight gets a gradient");
+            let moved = old.val().inner() - new.val().inner();
+            let error: f32 = (moved - grad.clone() * learning_rate)
+                .abs()
+                .max()
+                .into_scalar();
+            let scale: f32 = grad.abs().max().into_scalar();
+            assert!(
+                error <= 1e-4 * scale * learning_rate as f32 + 1e-7,
+                "weight {layer}: plain SGD (no momentum) must move every parameter by minus the \
+                 learning rate times the batch loss's gradient"
+            );
+        }
+        let bias_moved = max_difference(
+            mlp.hidden[0].bias.as_ref().expect("biases").val(),
+            new.hidden[0].bias.as_ref().expect("biases").val(),
+        );
+        assert!(bias_moved > 0.0, "the step must move the biases too");
     }
 
     #[test]

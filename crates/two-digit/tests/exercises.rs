@@ -24,12 +24,41 @@ mod two_heads {
             .with_dropout(0.0);
         let two: Cnn<B> = config.init(&device);
         let x = Tensor::<B, 4>::random([4, 1, 42, 28], Distribution::Uniform(0.0, 1.0), &device);
+        each_head_is_its_own_layer(&two, x);
+    }
+
+    #[test]
+    fn more_heads_give_more_outputs() {
+        let _graded = graded_test::start();
+        let device = Default::default();
+        B::seed(&device, 22);
+        for heads in [3, 4] {
+            let config = CnnConfig::new()
+                .with_height(42)
+                .with_heads(heads)
+                .with_dropout(0.0);
+            let model: Cnn<B> = config.init(&device);
+            let x =
+                Tensor::<B, 4>::random([3, 1, 42, 28], Distribution::Uniform(0.0, 1.0), &device);
+            each_head_is_its_own_layer(&model, x);
+        }
+    }
+
+    /// Every output of `two` is its own head on the shared features: the same
+    /// network with only that head (Part 3's one-headed path) gives it.
+    fn each_head_is_its_own_layer(two: &Cnn<B>, x: Tensor<B, 4>) {
+        let batch = x.dims()[0];
         let outputs = two.forward(x.clone());
-        assert_eq!(outputs.len(), 2, "a two-headed network gives two outputs");
+        let heads = two.heads.len();
+        assert_eq!(
+            outputs.len(),
+            heads,
+            "a network with {heads} heads gives {heads} outputs"
+        );
         for (head, output) in outputs.into_iter().enumerate() {
             assert_eq!(
                 output.dims(),
-                [4, 10],
+                [batch, 10],
                 "head {head} gives 10 logits per image"
             );
             // The same network with only this head (Part 3's one-headed path).
@@ -39,7 +68,8 @@ mod two_heads {
             let difference: f32 = (output - alone).abs().max().into_scalar();
             assert!(
                 difference < 1e-5,
-                "head {head}'s output is not its own linear layer on the shared 128 features"
+                "head {head} of {heads}: its output is not its own linear layer on the shared \
+                 128 features"
             );
         }
     }
@@ -66,7 +96,12 @@ mod two_digit_loss {
     }
 
     fn loss(heads: &[(u64, u64)]) -> f32 {
-        let l: Vec<_> = heads.iter().map(|&(l, _)| logits(l)).collect();
+        loss_scaled(heads, 1.0)
+    }
+
+    /// The loss with every logit multiplied by `scale`.
+    fn loss_scaled(heads: &[(u64, u64)], scale: f32) -> f32 {
+        let l: Vec<_> = heads.iter().map(|&(l, _)| logits(l) * scale).collect();
         let t: Vec<_> = heads.iter().map(|&(_, t)| targets(t)).collect();
         cross_entropy(&l, &t).into_scalar()
     }
@@ -79,6 +114,57 @@ mod two_digit_loss {
             assert!(
                 (one - two).abs() < 1e-5 * one.max(1.0),
                 "a second identical head must not change the loss"
+            );
+        }
+    }
+
+    #[test]
+    fn any_number_of_identical_heads_cost_what_one_does() {
+        let _graded = graded_test::start();
+        for seed in 1..4 {
+            let one = loss(&[(seed, seed)]);
+            for heads in [3, 4] {
+                let many = loss(&vec![(seed, seed); heads]);
+                assert!(
+                    (one - many).abs() < 1e-5 * one.max(1.0),
+                    "{heads} identical heads must cost what one of them does"
+                );
+            }
+        }
+        let (a, b, c) = ((1, 2), (3, 4), (5, 6));
+        let abc = loss(&[a, b, c]);
+        let (cab, aab) = (loss(&[c, a, b]), loss(&[a, a, b]));
+        assert!(
+            (abc - cab).abs() < 1e-5 * abc.max(1.0),
+            "three heads: the loss must not depend on the order of the heads"
+        );
+        let (la, lb, lc) = (loss(&[a]), loss(&[b]), loss(&[c]));
+        assert!(
+            ((abc - aab) - (lc - la) / 3.0).abs() < 1e-5 * abc.max(1.0),
+            "three heads: replacing one head must change the loss by a third of the change \
+             of that head's own loss"
+        );
+        assert!(
+            abc > la.min(lb).min(lc) && abc < la.max(lb).max(lc),
+            "three heads' loss lies between their own losses"
+        );
+    }
+
+    #[test]
+    fn wide_logits_give_a_finite_loss() {
+        let _graded = graded_test::start();
+        for seed in 1..5 {
+            // Logits in [-300, 300): most probabilities are far below f32's range.
+            let one = loss_scaled(&[(seed, seed)], 75.0);
+            let two = loss_scaled(&[(seed, seed), (seed, seed)], 75.0);
+            assert!(
+                two.is_finite(),
+                "with logits in the hundreds the loss must stay finite (compute it from \
+                 log-probabilities, not from probabilities)"
+            );
+            assert!(
+                (one - two).abs() < 1e-4 * one.max(1.0),
+                "with logits in the hundreds two identical heads must cost what one does"
             );
         }
     }
@@ -180,6 +266,32 @@ mod compose {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_canvas_is_redrawn_on_every_call() {
+        let _graded = graded_test::start();
+        let mut canvas = vec![0u8; HEIGHT * WIDTH];
+        for seed in 40..46 {
+            let (first, second) = (random_digit(2 * seed), random_digit(2 * seed + 1));
+            // The same canvas for every pair, as `compose` uses it.
+            compose_pair(&first, &second, &mut canvas);
+            let mut fresh = vec![0u8; HEIGHT * WIDTH];
+            compose_pair(&first, &second, &mut fresh);
+            assert!(
+                canvas == fresh,
+                "pair {seed}: drawing on a canvas that held another pair must give what a blank \
+                 canvas gives"
+            );
+        }
+        let blank = vec![0u8; 28 * 28];
+        let bright = vec![255u8; 28 * 28];
+        compose_pair(&bright, &bright, &mut canvas);
+        compose_pair(&blank, &blank, &mut canvas);
+        assert!(
+            canvas.iter().all(|&p| p == 0),
+            "two blank digits after two white ones must give a blank image"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use prost::Message;
 
 use crate::backend::{BackendKind, BackendTask, TrainBackend, run_on};
 use crate::checkpoint::CheckpointError;
-use crate::evaluate::{accuracy_all_heads, evaluate};
+use crate::evaluate::{evaluate, every_head_right};
 use crate::inference::{LoadError, TrainedModel};
 use crate::models::ModelConfig;
 use network::Network;
@@ -234,10 +234,7 @@ pub fn write_onnx<B: crate::ops::CnnOps>(
             bytes: bytes.len(),
             max_difference,
             compared_images: compared,
-            accuracy: (
-                accuracy_all_heads(&tract_labels, &test.labels),
-                burn_accuracy,
-            ),
+            accuracy: (every_head_right(&tract_labels, &test.labels), burn_accuracy),
             test_images: test.len(),
         })
     })
