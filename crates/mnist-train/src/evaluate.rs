@@ -102,16 +102,10 @@ pub fn score(predictions: Predictions, set: &Dataset) -> Evaluation {
             loss -= f64::from(predictions.log_probabilities[start + usize::from(truth)]);
         }
     }
-    let accuracy = accuracy_per_head(&predictions.labels, &set.labels);
-    // As `every_head_right`, without counting the heads twice.
-    let all_heads = match accuracy.as_slice() {
-        [only] => *only,
-        _ => accuracy_all_heads(&predictions.labels, &set.labels),
-    };
     Evaluation {
         loss: loss / (n * heads as f64),
-        accuracy,
-        accuracy_all_heads: all_heads,
+        accuracy: accuracy_per_head(&predictions.labels, &set.labels),
+        accuracy_all_heads: every_head_right(&predictions.labels, &set.labels),
         predictions,
     }
 }
