@@ -365,10 +365,10 @@ fn check_alone(
         let others = results.len() - solved.len();
         println!(
             "  ✓ {id}: full marks with {} solved; the {others} others 0",
-            if solved.len() == 1 {
-                "nothing else".to_string()
-            } else {
-                format!("{} prerequisites", solved.len() - 1)
+            match solved.len() - 1 {
+                0 => "nothing else".to_string(),
+                1 => "its 1 prerequisite".to_string(),
+                n => format!("its {n} prerequisites"),
             }
         );
     } else {

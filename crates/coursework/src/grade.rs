@@ -426,12 +426,12 @@ pub fn run_test(
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    // A process the test left behind may hold the pipes open: read what
-    // came, without waiting for it.
+    // A process the test left behind may hold the pipes open: take what
+    // came, waiting a moment for the rest but not for that process.
     let output = format!(
         "{}\n{}",
-        stdout.join().unwrap_or_default(),
-        stderr.join().unwrap_or_default()
+        stdout.recv_timeout(PIPE_GRACE).unwrap_or_default(),
+        stderr.recv_timeout(PIPE_GRACE).unwrap_or_default()
     );
     let recorded = std::fs::read_to_string(&record).ok();
     let _ = std::fs::remove_file(&record);
@@ -491,9 +491,13 @@ pub fn judge(
     ))
 }
 
+/// How long the output of a finished test may still take to arrive.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
 /// Reads a pipe to its end on a thread, keeping the last [`OUTPUT_KEPT`]
-/// bytes.
-fn tail_reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+/// bytes; the text arrives on the channel when the pipe closes.
+fn tail_reader(mut pipe: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut kept: Vec<u8> = Vec::new();
         let mut buffer = [0u8; 8192];
@@ -506,8 +510,9 @@ fn tail_reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<
                 kept.drain(..kept.len() - OUTPUT_KEPT);
             }
         }
-        String::from_utf8_lossy(&kept).into_owned()
-    })
+        let _ = sender.send(String::from_utf8_lossy(&kept).into_owned());
+    });
+    receiver
 }
 
 /// A value the graded code cannot guess: 128 bits from the standard
