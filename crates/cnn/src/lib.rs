@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
 use mnist_train::cli::Part;
-use mnist_train::models::{CnnConfig, ConvMethod, ModelConfig};
+use mnist_models::models::{CnnConfig, ConvMethod, ModelConfig};
 use mnist_train::run::{RunSpec, Start, Tested};
-use mnist_train::{OptimizerConfig, TrainingConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
 

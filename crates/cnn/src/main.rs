@@ -18,7 +18,7 @@ use mnist_train::cli::{ModelArgs, Part, TrainArgs, run_name};
 use mnist_train::eval::{EvalArgs, eval};
 use mnist_train::export::bench::BenchExportArgs;
 use mnist_train::export::{ExportArgs, export};
-use mnist_train::models::{ConvMethod, ModelConfig};
+use mnist_models::models::{ConvMethod, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
 use mnist_train::run::{RunSpec, Splits, run};
 
@@ -112,7 +112,7 @@ struct Bench {
     conv: Vec<Conv>,
 }
 
-/// How the conv blocks are computed (`mnist_train::models::ConvMethod`).
+/// How the conv blocks are computed (`mnist_models::models::ConvMethod`).
 #[derive(Clone, Copy, ValueEnum)]
 enum Conv {
     /// Each block (convolution, ReLU, pooling) as one fused operation with

@@ -2,11 +2,12 @@
 
 use cnn::{model, per_class_markdown, training};
 use mnist_report::ConfusionMatrix;
-use mnist_train::burn::module::Module;
-use mnist_train::models::ModelConfig;
-use mnist_train::{OptimizerConfig, batch::images_tensor};
+use mnist_models::burn::module::Module;
+use mnist_models::models::ModelConfig;
+use mnist_models::OptimizerConfig;
+use mnist_models::batch::images_tensor;
 
-type Inner = mnist_train::burn::backend::Flex;
+type Inner = mnist_models::burn::backend::Flex;
 
 #[test]
 fn the_cnn_outputs_batch_by_10_and_flattens_1600_features() {

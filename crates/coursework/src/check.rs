@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::grade::{self, Build, BuildOptions, ExerciseResult, Outcome, RunOptions};
+use crate::grade::{self, BuildOptions, ExerciseResult, Outcome, RunOptions};
 use crate::manifest::{Exercise, Manifest};
 use crate::mutants::{self, Mutant};
 use crate::{edition, target};
@@ -89,17 +89,29 @@ pub fn check_tests(manifest: &Manifest, options: &CheckOptions) -> Result<Proble
         .filter(|e| needed.contains(&e.id))
         .map(|e| e.krate.as_str())
         .collect();
-    let all_crates: BTreeSet<&str> = manifest
-        .exercises
-        .iter()
-        .map(|e| e.krate.as_str())
-        .collect();
-    let built = grade::build_tests(&crates, crates == all_crates, &build_options)?;
+    let wants = |section: &str| options.sections.is_empty() || options.sections.contains(section);
+    let built = grade::build_tests(
+        &crates,
+        grade::workspace_wide(manifest, &crates),
+        &build_options,
+    )?;
     if let Some(error) = &built.error {
         bail!("the instrumented edition does not build: {error}");
     }
-    // Its part programs, kept apart from the folder the next build links to.
-    let programs = keep_programs(&built, &work)?;
+    // The programs of the parts checked; a test build makes some of them.
+    let mut built_programs = built.programs.clone();
+    if wants("parts") {
+        let missing: BTreeSet<&str> = (manifest.parts.iter())
+            .filter(|part| selected.iter().any(|e| e.part == part.number))
+            .map(|part| part.krate.as_str())
+            .filter(|krate| !built_programs.contains_key(*krate))
+            .collect();
+        if !missing.is_empty() {
+            built_programs.extend(grade::build_programs(&missing, &build_options)?);
+        }
+    }
+    // Kept apart from the folder the next build links to.
+    let programs = keep_programs(&built_programs, &work)?;
     println!("built in {:.0} s", started.elapsed().as_secs_f64());
 
     let all: Vec<&Exercise> = manifest
@@ -117,7 +129,6 @@ pub fn check_tests(manifest: &Manifest, options: &CheckOptions) -> Result<Proble
         grade::mark_waiting(manifest, &mut results);
         Ok::<_, anyhow::Error>(results)
     };
-    let wants = |section: &str| options.sections.is_empty() || options.sections.contains(section);
     let mut problems = Problems::new();
 
     // The reference.
@@ -381,11 +392,14 @@ fn check_alone(
 
 /// Hard links (or copies) of the built part programs, so that a later build
 /// in the same target folder cannot swap them.
-fn keep_programs(built: &Build, work: &Path) -> Result<BTreeMap<String, PathBuf>> {
+fn keep_programs(
+    built: &BTreeMap<String, PathBuf>,
+    work: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
     let folder = work.join("programs");
     std::fs::create_dir_all(&folder)?;
     let mut kept = BTreeMap::new();
-    for (krate, exe) in &built.programs {
+    for (krate, exe) in built {
         let Some(name) = exe.file_name() else {
             continue;
         };

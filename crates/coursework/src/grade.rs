@@ -120,11 +120,6 @@ pub fn grade(
     report: &mut dyn FnMut(&[ExerciseResult]),
 ) -> Result<Vec<ExerciseResult>> {
     let crates: BTreeSet<&str> = selected.iter().map(|e| e.krate.as_str()).collect();
-    let all_crates: BTreeSet<&str> = manifest
-        .exercises
-        .iter()
-        .map(|e| e.krate.as_str())
-        .collect();
     // The first part's crate alone when more follow: it builds in seconds.
     let first = selected.first().map(|e| e.krate.as_str());
     let batches: Vec<BTreeSet<&str>> = match first {
@@ -135,11 +130,8 @@ pub fn grade(
         _ => vec![crates.clone()],
     };
     let mut results: Vec<ExerciseResult> = Vec::new();
-    for (n, batch) in batches.iter().enumerate() {
-        // The last batch of a whole grade builds the workspace with the
-        // shared features, as the test build does.
-        let everything = crates == all_crates && n + 1 == batches.len();
-        let built = build_tests(batch, everything, build)?;
+    for batch in &batches {
+        let built = build_tests(batch, workspace_wide(manifest, batch), build)?;
         let in_batch: Vec<&Exercise> = selected
             .iter()
             .copied()
@@ -270,11 +262,24 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Builds the graded tests of `crates` (`everything`: the whole workspace,
-/// with the shared features).
+/// Whether the graded tests of `crates` build as part of the workspace
+/// (`--workspace`, with the shared features) rather than alone (`-p`): all
+/// but the course's first crate, which needs no Burn and builds in seconds.
+/// Every build of a crate takes the same form, so that a grade after an edit
+/// rebuilds only what the edit changed: dependencies resolved for the
+/// workspace and for one package can differ in features, and would be built
+/// twice.
+pub fn workspace_wide(manifest: &Manifest, crates: &BTreeSet<&str>) -> bool {
+    let first = manifest.exercises.first().map(|e| e.krate.as_str());
+    !(crates.len() == 1 && crates.iter().next().copied() == first)
+}
+
+/// Builds the graded tests of `crates`: on their own (`-p`), or with the
+/// workspace's resolution and features (`workspace_wide`), which builds the
+/// graded tests of every crate that has them.
 pub fn build_tests(
     crates: &BTreeSet<&str>,
-    everything: bool,
+    workspace_wide: bool,
     options: &BuildOptions,
 ) -> Result<Build> {
     let workspace = &options.workspace;
@@ -289,7 +294,7 @@ pub fn build_tests(
         "--message-format",
         "json-render-diagnostics",
     ]);
-    if everything {
+    if workspace_wide {
         command.arg("--workspace");
         if let Some(features) = options.features.as_deref().filter(|f| !f.is_empty()) {
             command.args(["--features", features]);
@@ -311,12 +316,101 @@ pub fn build_tests(
     if has_hidden {
         command.args(["--test", HIDDEN_TARGET]);
     }
+    let built = run_cargo(command, options.verbose)?;
+    let mut executables = BTreeMap::new();
+    let mut programs = BTreeMap::new();
+    for artifact in built.artifacts {
+        let name = artifact.crate_folder_name();
+        if artifact.test && (artifact.target == TEST_TARGET || artifact.target == HIDDEN_TARGET) {
+            executables.insert((name, artifact.target), (artifact.executable, artifact.crate_dir));
+        } else if !artifact.test && artifact.target == name {
+            programs.insert(name, artifact.executable);
+        }
+    }
+    if !built.success && executables.is_empty() && built.first_error.is_none() {
+        bail!("cargo test --no-run failed in {}", workspace.display());
+    }
+    Ok(Build {
+        executables,
+        programs,
+        error: (!built.success).then(|| {
+            format!(
+                "the code does not compile ({}): run `cargo build` to see why",
+                built.first_error.unwrap_or_else(|| "cargo failed".into())
+            )
+        }),
+    })
+}
+
+/// Builds the programs named after `crates` (each part's binary), resolved
+/// for the workspace as [`build_tests`] resolves it: crate folder name →
+/// executable.
+pub fn build_programs(
+    crates: &BTreeSet<&str>,
+    options: &BuildOptions,
+) -> Result<BTreeMap<String, PathBuf>> {
+    let mut command = cargo();
+    if let Some(dir) = &options.target_dir {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
+    command.current_dir(&options.workspace).args([
+        "build",
+        "--workspace",
+        "--message-format",
+        "json-render-diagnostics",
+    ]);
+    if let Some(features) = options.features.as_deref().filter(|f| !f.is_empty()) {
+        command.args(["--features", features]);
+    }
+    for krate in crates {
+        command.args(["--bin", krate]);
+    }
+    let built = run_cargo(command, options.verbose)?;
+    if !built.success {
+        bail!(
+            "the part programs do not build: {}",
+            built.first_error.unwrap_or_else(|| "cargo failed".into())
+        );
+    }
+    Ok(built
+        .artifacts
+        .into_iter()
+        .filter(|a| !a.test && crates.contains(a.target.as_str()))
+        .map(|a| (a.crate_folder_name(), a.executable))
+        .collect())
+}
+
+/// An executable Cargo built.
+struct Artifact {
+    target: String,
+    test: bool,
+    executable: PathBuf,
+    crate_dir: PathBuf,
+}
+
+impl Artifact {
+    fn crate_folder_name(&self) -> String {
+        (self.crate_dir.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// What a Cargo build with `--message-format json…` made.
+struct CargoRun {
+    artifacts: Vec<Artifact>,
+    success: bool,
+    first_error: Option<String>,
+}
+
+/// Runs a Cargo build command that writes JSON messages; its errors are
+/// shown as they come when `verbose`.
+fn run_cargo(mut command: Command, verbose: bool) -> Result<CargoRun> {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command
         .spawn()
         .context("cannot run cargo (is Rust installed?)")?;
     let stderr = child.stderr.take().context("cargo's stderr")?;
-    let verbose = options.verbose;
     let errors = std::thread::spawn(move || {
         let mut first_error = None;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -329,54 +423,37 @@ pub fn build_tests(
         }
         first_error
     });
-    let mut executables = BTreeMap::new();
-    let mut programs = BTreeMap::new();
+    let mut artifacts = Vec::new();
     let stdout = child.stdout.take().context("cargo's stdout")?;
     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        let Some(target) = message["target"]["name"].as_str() else {
+        if message["reason"] != "compiler-artifact" {
             continue;
-        };
-        let (Some(exe), Some(manifest)) = (
+        }
+        let (Some(target), Some(exe), Some(manifest)) = (
+            message["target"]["name"].as_str(),
             message["executable"].as_str(),
             message["manifest_path"].as_str(),
         ) else {
             continue;
         };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let dir = Path::new(manifest)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let is_test = message["profile"]["test"] == true;
-        if is_test && (target == TEST_TARGET || target == HIDDEN_TARGET) {
-            executables.insert((name, target.to_string()), (PathBuf::from(exe), dir));
-        } else if !is_test && target == name {
-            programs.insert(name, PathBuf::from(exe));
-        }
+        artifacts.push(Artifact {
+            target: target.to_string(),
+            test: message["profile"]["test"] == true,
+            executable: PathBuf::from(exe),
+            crate_dir: Path::new(manifest)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        });
     }
     let status = child.wait()?;
-    let first_error = errors.join().unwrap_or_default();
-    if !status.success() && executables.is_empty() && first_error.is_none() {
-        bail!("cargo test --no-run failed in {}", workspace.display());
-    }
-    Ok(Build {
-        executables,
-        programs,
-        error: (!status.success()).then(|| {
-            format!(
-                "the code does not compile ({}): run `cargo build` to see why",
-                first_error.unwrap_or_else(|| "cargo failed".into())
-            )
-        }),
+    Ok(CargoRun {
+        artifacts,
+        success: status.success(),
+        first_error: errors.join().unwrap_or_default(),
     })
 }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 use zip::write::SimpleFileOptions;
 
 use crate::edition;
-use crate::grade::{ExerciseResult, Outcome, TestResult};
+use crate::grade::{self, ExerciseResult, Outcome, TestResult};
 use crate::manifest::{HIDDEN_TARGET, Manifest, TEST_TARGET, Visibility};
 use crate::submission::EXERCISE_FILES;
 
@@ -259,22 +259,19 @@ fn scripts(manifest: &Manifest, part: Option<u8>, hidden: &[String]) -> (String,
     } else {
         format!("--test {TEST_TARGET}")
     };
-    let (packages, features, grade_args) = match part {
-        None => (
-            "--workspace".to_string(),
-            r#" ${COURSEWORK_FEATURES:+--features "$COURSEWORK_FEATURES"}"#,
-            String::new(),
-        ),
-        Some(p) => (
-            crates
-                .iter()
-                .map(|c| format!("-p {c}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            "",
-            format!("--part {p} "),
-        ),
+    // The builds the grader makes, in the same form (see
+    // `grade::workspace_wide`), so that grading finds them made.
+    let workspace = r#"--workspace ${COURSEWORK_FEATURES:+--features "$COURSEWORK_FEATURES"}"#;
+    let packages = if grade::workspace_wide(manifest, &crates) {
+        workspace.to_string()
+    } else {
+        crates
+            .iter()
+            .map(|c| format!("-p {c}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
+    let grade_args = part.map_or_else(String::new, |p| format!("--part {p} "));
     // The grader builds the first part's crate alone before the rest (its
     // results show before Burn builds): prebuild that build too.
     let first = match (part, manifest.exercises.first()) {
@@ -291,7 +288,7 @@ fn scripts(manifest: &Manifest, part: Option<u8>, hidden: &[String]) -> (String,
         }
         _ => String::new(),
     };
-    let setup = format!("{SETUP}{first}cargo test -q --no-run {packages} {targets}{features}\n");
+    let setup = format!("{SETUP}{first}cargo test -q --no-run {packages} {targets}\n");
     let run = format!(
         "{RUN}cargo run -q -p coursework -- grade {grade_args}--json \"$results\" \\\n    \
          --json-note \"$root/results/submitted.txt\" ||\n    \
@@ -502,14 +499,17 @@ mod tests {
         assert!(run.contains("grade --part 1 --json"), "{run}");
         let (setup, run) = scripts(&manifest, Some(3), &hidden);
         assert!(
-            setup.contains("--no-run -p cnn --test exercises\n"),
+            setup.contains(
+                "--no-run --workspace ${COURSEWORK_FEATURES:+--features \"$COURSEWORK_FEATURES\"} \
+                 --test exercises\n"
+            ),
             "{setup}"
         );
         assert!(!setup.contains("--test hidden"), "{setup}");
         assert!(run.contains("grade --part 3 --json"), "{run}");
         let (setup, run) = scripts(&manifest, None, &[]);
         assert!(
-            setup.contains("--workspace --test exercises ${COURSEWORK_FEATURES"),
+            setup.contains("cargo test -q --no-run --workspace ${COURSEWORK_FEATURES"),
             "{setup}"
         );
         assert!(run.contains("grade --json"), "{run}");

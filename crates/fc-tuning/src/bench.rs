@@ -6,8 +6,8 @@ use mnist_data::Dataset;
 use mnist_report::metrics::median;
 use mnist_train::BackendKind;
 use mnist_train::bench::{BenchError, epoch_seconds};
-use mnist_train::models::{MlpConfig, ModelConfig};
-use mnist_train::{OptimizerConfig, TrainingConfig};
+use mnist_models::models::{MlpConfig, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 
 /// Seconds per timed epoch.
 #[derive(Clone, Debug)]

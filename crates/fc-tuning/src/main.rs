@@ -15,7 +15,8 @@ use fc_tuning::tsne::{TsneOptions, TsneSummary, tsne_study};
 use mnist_data::Mnist;
 use mnist_report::PartReport;
 use mnist_report::cli::PartArgs;
-use mnist_train::backend::{BackendKind, BackendTask, TrainBackend, run_on};
+use mnist_models::TrainBackend;
+use mnist_train::backend::{BackendKind, BackendTask, run_on};
 
 const EXAMPLES: &str = "Examples:
   cargo run --release -p fc-tuning                       the course table

@@ -1,8 +1,8 @@
 //! The part's studies, as data: every configuration a sweep runs, and the
 //! reference numbers the course table is compared with.
 
-use mnist_train::models::{Activation, MlpConfig, ModelConfig};
-use mnist_train::{OptimizerConfig, TrainingConfig};
+use mnist_models::models::{Activation, MlpConfig, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 
 /// How a configuration is trained and tested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use mnist_data::Dataset;
 use mnist_report::ReportError;
-use mnist_train::TrainBackend;
-use mnist_train::batch::images_tensor;
-use mnist_train::burn::module::AutodiffModule;
-use mnist_train::evaluate::evaluate;
-use mnist_train::models::Model;
-use mnist_train::ops::CnnOps;
+use mnist_models::TrainBackend;
+use mnist_models::batch::images_tensor;
+use mnist_models::burn::module::AutodiffModule;
+use mnist_models::evaluate::evaluate;
+use mnist_models::models::Model;
+use mnist_models::ops::CnnOps;
 use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
 
 use crate::studies::FcConfig;

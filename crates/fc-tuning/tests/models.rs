@@ -2,10 +2,10 @@
 //! hidden features have the right shapes.
 
 use fc_tuning::studies::{batch_size_study, course_table, tsne_model};
-use mnist_train::burn::prelude::*;
-use mnist_train::models::{Activation, MlpConfig};
+use mnist_models::burn::prelude::*;
+use mnist_models::models::{Activation, MlpConfig};
 
-type B = mnist_train::burn::backend::Flex;
+type B = mnist_models::burn::backend::Flex;
 
 #[test]
 fn every_configuration_gives_ten_logits_and_its_hidden_width() {
@@ -79,7 +79,7 @@ fn leaky_relu_and_dropout_change_the_output() {
     let leaky = relu.clone();
     let leaky_config = MlpConfig::new(vec![16]).with_activation(Activation::LeakyRelu);
     // Same weights, other activation: load relu's record into a LeakyReLU net.
-    use mnist_train::burn::module::Module;
+    use mnist_models::burn::module::Module;
     let leaky = leaky_config
         .init::<B>(&device)
         .load_record(leaky.into_record());

@@ -5,17 +5,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use burn::tensor::backend::AutodiffBackend;
 use clap::ValueEnum;
 
-use crate::models::ConvMethod;
-use crate::ops::CnnOps;
+use mnist_models::models::ConvMethod;
+use mnist_models::TrainBackend;
 
-/// A backend that trains the curriculum's models: autodiff over a backend,
-/// both with the CNN's fused operations.
-pub trait TrainBackend: AutodiffBackend<InnerBackend: CnnOps> + CnnOps {}
-
-impl<B: AutodiffBackend<InnerBackend: CnnOps> + CnnOps> TrainBackend for B {}
 
 /// The backends a run can ask for. Whether each is available depends on the
 /// cargo features the binary was built with.

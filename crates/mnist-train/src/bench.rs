@@ -19,15 +19,16 @@ use mnist_data::Dataset;
 use mnist_report::metrics::median;
 
 use crate::backend::{
-    BackendKind, BackendTask, BackendUnavailable, DEVICE_HELP, TrainBackend, parse_gpu_ordinal,
+    BackendKind, BackendTask, BackendUnavailable, DEVICE_HELP, parse_gpu_ordinal,
     run_on,
 };
-use crate::batch::batch;
-use crate::config::{OptimizerConfig, TrainingConfig};
-use crate::loss::cross_entropy;
-use crate::models::{Cnn, CnnConfig, ConvMethod, ModelConfig};
-use crate::ops::{channels_first, conv_pool_relu, flatten_channels_first};
-use crate::optimizer::ModelOptimizer;
+use mnist_models::TrainBackend;
+use mnist_models::batch::batch;
+use mnist_models::config::{OptimizerConfig, TrainingConfig};
+use mnist_models::loss::cross_entropy;
+use mnist_models::models::{Cnn, CnnConfig, ConvMethod, ModelConfig};
+use mnist_models::ops::{channels_first, conv_pool_relu, flatten_channels_first};
+use mnist_models::optimizer::ModelOptimizer;
 use crate::pytorch_reference::{PyTorch, ReferenceStep};
 use crate::train::{TrainError, TrainOptions, TrainingData, train};
 

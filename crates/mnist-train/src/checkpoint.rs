@@ -24,11 +24,11 @@ use mnist_data::mnist::sha256_hex;
 use mnist_report::EpochMetrics;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::TrainBackend;
-use crate::models::cnn::CnnRecord;
-use crate::models::mlp::MlpRecord;
-use crate::models::{Model, ModelConfig};
-use crate::optimizer::ModelOptimizer;
+use mnist_models::TrainBackend;
+use mnist_models::models::cnn::CnnRecord;
+use mnist_models::models::mlp::MlpRecord;
+use mnist_models::models::{Model, ModelConfig};
+use mnist_models::optimizer::ModelOptimizer;
 
 type ByteRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 

@@ -11,7 +11,7 @@ use clap::Args;
 use mnist_report::cli::PartArgs;
 
 use crate::backend::{BackendKind, DEVICE_HELP, parse_gpu_ordinal};
-use crate::config::{OptimizerConfig, TrainingConfig};
+use mnist_models::config::{OptimizerConfig, TrainingConfig};
 use crate::inference::{NoModel, model_dir};
 use crate::run::Start;
 

@@ -10,7 +10,7 @@ use mnist_data::{DataError, Dataset, Mnist, idx};
 use serde::Serialize;
 
 use crate::backend::BackendKind;
-use crate::evaluate::score;
+use mnist_models::evaluate::score;
 use crate::inference::{LoadError, Predictor, load_predictor};
 
 #[derive(Args, Clone, Debug)]

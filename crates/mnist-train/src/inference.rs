@@ -10,12 +10,13 @@ use burn::prelude::*;
 use mnist_data::files::write_atomically;
 use mnist_data::{DataError, Images, idx, two_digit};
 
-use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
+use crate::backend::{BackendKind, BackendTask, BackendUnavailable, run_on};
+use mnist_models::TrainBackend;
 use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_model};
-use crate::evaluate::{Predictions, predict};
+use mnist_models::evaluate::{Predictions, predict};
 use crate::image_input::{ImageInputError, is_image_file, load_digit, load_image};
-use crate::models::{Model, ModelConfig};
-use crate::ops::CnnOps;
+use mnist_models::models::{Model, ModelConfig};
+use mnist_models::ops::CnnOps;
 use crate::two_digit_image::two_digit_style;
 
 #[derive(Debug, thiserror::Error)]

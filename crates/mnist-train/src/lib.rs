@@ -17,26 +17,17 @@
 //!   [`two_digit_image`]: pictures made to look like the parts' images).
 
 pub mod backend;
-pub mod batch;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
-pub mod config;
 pub mod eval;
-pub mod evaluate;
 pub mod export;
 pub mod image_input;
 pub mod inference;
-pub mod loss;
-pub mod models;
-pub mod ops;
-pub mod optimizer;
 pub mod predict;
 pub mod pytorch_reference;
 pub mod run;
 pub mod train;
 pub mod two_digit_image;
 
-pub use backend::{BackendKind, BackendTask, TrainBackend, run_on};
-pub use burn;
-pub use config::{OptimizerConfig, TrainingConfig};
+pub use backend::{BackendKind, BackendTask, run_on};

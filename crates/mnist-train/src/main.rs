@@ -13,10 +13,10 @@ use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{TrainArgs, run_name};
 use mnist_train::export::bench::BenchExportArgs;
 use mnist_train::export::{ExportArgs, export};
-use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
 use mnist_train::run::{RunSpec, Splits, Tested, run};
-use mnist_train::{OptimizerConfig, TrainingConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 
 #[derive(Parser)]
 #[command(

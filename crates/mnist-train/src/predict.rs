@@ -8,7 +8,7 @@ use clap::Args;
 use mnist_data::{DataError, Images};
 
 use crate::backend::BackendKind;
-use crate::evaluate::Predictions;
+use mnist_models::evaluate::Predictions;
 use crate::inference::{
     InputError, LoadError, Predictor, kaggle_label_columns, load_images, load_predictor,
     write_predictions_csv,

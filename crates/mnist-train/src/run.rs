@@ -14,11 +14,12 @@ use mnist_report::{
     RunSummary, TestMetrics,
 };
 
-use crate::backend::{BackendKind, BackendTask, BackendUnavailable, TrainBackend, run_on};
+use crate::backend::{BackendKind, BackendTask, BackendUnavailable, run_on};
+use mnist_models::TrainBackend;
 use crate::checkpoint::{CheckpointError, Checkpoints};
-use crate::config::TrainingConfig;
-use crate::evaluate::{Evaluation, evaluate};
-use crate::models::ModelConfig;
+use mnist_models::config::TrainingConfig;
+use mnist_models::evaluate::{Evaluation, evaluate};
+use mnist_models::models::ModelConfig;
 use crate::train::{TrainError, TrainOptions, TrainingData, train};
 
 /// Misclassified test images shown in the report's gallery.

@@ -12,13 +12,14 @@ use mnist_data::Dataset;
 use mnist_data::split::{seeded_rng, shuffle};
 use mnist_report::{EpochMetrics, RunStatus};
 
-use crate::backend::TrainBackend;
-use crate::batch::{Batch, batch};
+use mnist_models::TrainBackend;
+use mnist_models::batch::batch;
 use crate::checkpoint::{CheckpointError, Checkpoints, TrainState, load_model};
-use crate::config::TrainingConfig;
-use crate::evaluate::evaluate;
-use crate::models::Model;
-use crate::optimizer::ModelOptimizer;
+use mnist_models::config::TrainingConfig;
+use mnist_models::evaluate::evaluate;
+use mnist_models::models::Model;
+use mnist_models::optimizer::ModelOptimizer;
+use mnist_models::step::train_step;
 
 /// Steps between reads of the running loss (each read waits for the device).
 const LOG_EVERY: usize = 20;
@@ -192,37 +193,6 @@ pub fn train<B: TrainBackend>(
         status,
         wall_seconds: start.elapsed().as_secs_f64(),
     })
-}
-
-/// What one training step leaves: the updated model, and the batch's loss
-/// and logits (computed before the update).
-pub struct Step<B: Backend> {
-    pub model: Model<B>,
-    pub loss: Tensor<B, 1>,
-    pub logits: Vec<Tensor<B, 2>>,
-}
-
-/// One step of gradient descent on one batch: forward pass, loss, backward
-/// pass, and the optimiser's update of every parameter.
-pub fn train_step<B: TrainBackend>(
-    model: Model<B>,
-    optimizer: &mut ModelOptimizer<B>,
-    batch: Batch<B>,
-    learning_rate: f64,
-) -> Step<B> {
-    // BEGIN EXERCISE p2.train-step uses model, optimizer, batch, learning_rate
-    use crate::loss::cross_entropy;
-    use burn::optim::GradientsParams;
-    let logits = model.forward(batch.images);
-    let loss = cross_entropy(&logits, &batch.targets);
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    let model = optimizer.step(learning_rate, model, grads);
-    Step {
-        model,
-        loss,
-        logits,
-    }
-    // END EXERCISE
 }
 
 /// The order of the training images in `epoch`: a fresh seeded shuffle.

@@ -7,9 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mnist_train::checkpoint::{CheckpointError, load_model, save_model};
-use mnist_train::evaluate::predict;
+use mnist_models::evaluate::predict;
 use mnist_train::inference::TrainedModel;
-use mnist_train::models::{CnnConfig, MlpConfig, Model};
+use mnist_models::models::{CnnConfig, MlpConfig, Model};
 
 type Inner = burn::backend::Flex;
 

@@ -7,13 +7,13 @@ mod common;
 use std::path::Path;
 
 use mnist_data::{Dataset, Images, Labels};
-use mnist_train::evaluate::{accuracy_all_heads, predict};
+use mnist_models::evaluate::{accuracy_all_heads, predict};
 use mnist_train::export::network::{Array, Network};
 use mnist_train::export::onnx::{OPSET, Weights, quantize_per_channel};
 use mnist_train::export::onnx_run::OnnxModel;
 use mnist_train::export::{ExportArgs, LOGIT_TOLERANCE, course_test_set, metadata, write_onnx};
 use mnist_train::inference::TrainedModel;
-use mnist_train::models::{Activation, CnnConfig, MlpConfig, ModelConfig};
+use mnist_models::models::{Activation, CnnConfig, MlpConfig, ModelConfig};
 use prost::Message;
 use tract_onnx::pb::ModelProto;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use common::Flex;
 use image::GrayImage;
-use mnist_train::evaluate::evaluate;
+use mnist_models::evaluate::evaluate;
 use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
-use mnist_train::models::{MlpConfig, ModelConfig};
+use mnist_models::models::{MlpConfig, ModelConfig};
 use mnist_train::run::{RunSpec, Splits, Start, Tested, confusion_matrices, run_with};
-use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
+use mnist_train::BackendKind;
 
 type Inner = burn::backend::Flex;
 

@@ -8,10 +8,10 @@ use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::prelude::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use common::{Flex, learn_separable};
-use mnist_train::batch::batch;
+use mnist_models::batch::batch;
 use mnist_train::checkpoint::{load_module, save_module};
-use mnist_train::loss::cross_entropy;
-use mnist_train::models::{Mlp, MlpConfig};
+use mnist_models::loss::cross_entropy;
+use mnist_models::models::{Mlp, MlpConfig};
 
 type Wgpu = burn::backend::Autodiff<burn::backend::Wgpu>;
 
@@ -65,7 +65,7 @@ fn assert_same_losses(on_flex: &[f64], on_wgpu: &[f64]) {
 /// The same few SGD steps from the same weights on flex and on wgpu give the
 /// same losses, within float tolerance. (The CNN's conv blocks in Burn's
 /// operations are checked against Burn's layers on ndarray, in
-/// `mnist_train::ops`; a CNN on wgpu costs this binary minutes of build.)
+/// `mnist_models::ops`; a CNN on wgpu costs this binary minutes of build.)
 #[test]
 fn wgpu_agrees_with_flex() {
     let config = MlpConfig::new(vec![32]);

@@ -16,10 +16,11 @@ use mnist_report::plot::{GalleryItem, gallery};
 use mnist_train::cli::Part;
 use mnist_train::eval::score_set;
 use mnist_train::inference::{LoadError, Predictor, load_predictor};
-use mnist_train::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::predict::{PredictArgs, PredictError, predict_with};
 use mnist_train::run::{RunSpec, Splits, Start, Tested};
-use mnist_train::{BackendKind, OptimizerConfig, TrainingConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
+use mnist_train::BackendKind;
 
 pub use mnist_train::inference::has_model;
 

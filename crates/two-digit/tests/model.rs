@@ -1,13 +1,13 @@
 //! The part's models, training configuration and data, in process.
 
 use mnist_data::{Mnist, two_digit as composer};
-use mnist_train::OptimizerConfig;
-use mnist_train::batch::images_tensor;
-use mnist_train::burn::module::Module;
-use mnist_train::models::ModelConfig;
+use mnist_models::OptimizerConfig;
+use mnist_models::batch::images_tensor;
+use mnist_models::burn::module::Module;
+use mnist_models::models::ModelConfig;
 use two_digit::{DATA_SEED, Model, splits, training};
 
-type Inner = mnist_train::burn::backend::Flex;
+type Inner = mnist_models::burn::backend::Flex;
 
 fn mnist() -> Mnist {
     Mnist::load_default().expect("the committed MNIST files load")

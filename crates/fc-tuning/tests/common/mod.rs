@@ -10,7 +10,7 @@ use fc_tuning::sweep::{StudyData, SweepOptions, SweepRun, run_sweep};
 use mnist_data::Mnist;
 use mnist_train::BackendKind;
 
-pub type Flex = mnist_train::burn::backend::Autodiff<mnist_train::burn::backend::Flex>;
+pub type Flex = mnist_models::burn::backend::Autodiff<mnist_models::burn::backend::Flex>;
 
 pub fn mnist() -> &'static Mnist {
     static MNIST: OnceLock<Mnist> = OnceLock::new();

@@ -10,12 +10,13 @@ use mnist_report::metrics::median;
 use super::onnx::Weights;
 use super::onnx_run::OnnxModel;
 use super::{ExportError, burn_logits, course_test_set, metadata, write_onnx};
-use crate::backend::{BackendKind, BackendTask, TrainBackend, run_on};
+use crate::backend::{BackendKind, BackendTask, run_on};
+use mnist_models::TrainBackend;
 use crate::checkpoint::MODEL_FILE;
-use crate::evaluate::evaluate;
+use mnist_models::evaluate::evaluate;
 use crate::inference::{LoadError, TrainedModel};
-use crate::models::{ConvMethod, Model};
-use crate::ops::CnnOps;
+use mnist_models::models::{ConvMethod, Model};
+use mnist_models::ops::CnnOps;
 use mnist_data::Dataset;
 
 /// `bench-export`'s options.

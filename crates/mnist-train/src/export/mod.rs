@@ -21,11 +21,12 @@ use clap::Args;
 use mnist_data::{DataError, Dataset, Images};
 use prost::Message;
 
-use crate::backend::{BackendKind, BackendTask, TrainBackend, run_on};
+use crate::backend::{BackendKind, BackendTask, run_on};
+use mnist_models::TrainBackend;
 use crate::checkpoint::CheckpointError;
-use crate::evaluate::{evaluate, every_head_right};
+use mnist_models::evaluate::{evaluate, every_head_right};
 use crate::inference::{LoadError, TrainedModel};
-use crate::models::ModelConfig;
+use mnist_models::models::ModelConfig;
 use network::Network;
 use onnx::Weights;
 use onnx_run::OnnxModel;
@@ -200,7 +201,7 @@ pub fn course_test_set(size: (usize, usize)) -> Result<Dataset, ExportError> {
 /// Writes `trained` as ONNX to `path`, once tract has run it: an f32
 /// file's logits must be Burn's (within [`LOGIT_TOLERANCE`]); either kind's
 /// test accuracy is measured against Burn's.
-pub fn write_onnx<B: crate::ops::CnnOps>(
+pub fn write_onnx<B: mnist_models::ops::CnnOps>(
     trained: &TrainedModel<B>,
     device: &B::Device,
     path: &Path,
@@ -241,13 +242,13 @@ pub fn write_onnx<B: crate::ops::CnnOps>(
 }
 
 /// Burn's logits for the first `n` images: one `[n × 10]` vector per head.
-fn burn_logits<B: crate::ops::CnnOps>(
+fn burn_logits<B: mnist_models::ops::CnnOps>(
     trained: &TrainedModel<B>,
     images: &Images,
     n: usize,
     device: &B::Device,
 ) -> Vec<Vec<f32>> {
-    let input = crate::batch::images_tensor(images, 0..n, device);
+    let input = mnist_models::batch::images_tensor(images, 0..n, device);
     trained
         .model
         .forward(input)

@@ -7,7 +7,7 @@ use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
-use crate::models::{Activation, Model};
+use mnist_models::models::{Activation, Model};
 
 /// A tensor's shape and its values in row-major order.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,7 +8,7 @@ use mnist_data::{Images, Labels};
 use tract_onnx::prelude::*;
 
 use super::ExportError;
-use crate::evaluate::argmax;
+use mnist_models::evaluate::argmax;
 
 /// Images per run when a whole set is predicted.
 const BATCH: usize = 500;

@@ -30,7 +30,7 @@ use mnist_data::DataError;
 use mnist_data::files::write_atomically;
 use serde_json::json;
 
-use crate::models::{Model, ModelConfig};
+use mnist_models::models::{Model, ModelConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SafetensorsError {
@@ -159,7 +159,7 @@ pub fn pytorch_tensors<B: Backend>(
 }
 
 /// The heads' names when a model has several: as in Part 4's `TwoHeads`.
-const HEAD_NAMES: [&str; crate::models::MAX_HEADS] = ["first", "second", "third", "fourth"];
+const HEAD_NAMES: [&str; mnist_models::models::MAX_HEADS] = ["first", "second", "third", "fourth"];
 
 fn linear<B: Backend>(tensors: &mut Vec<PytorchTensor>, name: &str, layer: &Linear<B>) {
     // Burn computes x·W with W [in, out]; PyTorch x·Wᵀ with W [out, in].

@@ -4,10 +4,10 @@
 use std::sync::OnceLock;
 
 use mnist_data::{Dataset, Images, Labels, Mnist};
-use mnist_train::TrainBackend;
-use mnist_train::models::MlpConfig;
+use mnist_models::TrainBackend;
+use mnist_models::models::MlpConfig;
 use mnist_train::train::{TrainOptions, TrainingData, train};
-use mnist_train::{OptimizerConfig, TrainingConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 
 pub type Flex = burn::backend::Autodiff<burn::backend::Flex>;
 pub type NdArray = burn::backend::Autodiff<burn::backend::NdArray>;

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 
 use super::{SafetensorsError, pytorch_tensors, write_safetensors, write_safetensors_to};
-use crate::models::{Activation, CnnConfig, MlpConfig, Model, ModelConfig};
+use mnist_models::models::{Activation, CnnConfig, MlpConfig, Model, ModelConfig};
 
 type B = Flex;
 

@@ -5,7 +5,7 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, GradientsParams, Optimizer, Sgd};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder, RecorderError};
 
-use crate::backend::TrainBackend;
+use crate::TrainBackend;
 use crate::config::OptimizerConfig;
 use crate::models::Model;
 
