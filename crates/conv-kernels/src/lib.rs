@@ -1,6 +1,6 @@
 //! The CNN's convolutional block on the CPU, on plain slices: 3×3
 //! convolution, bias, 2×2 max-pooling (stride 2) and ReLU, with its
-//! backward pass. `mnist_models::ops` makes it one operation of Flex, Burn's
+//! backward pass. `conv_blocks` makes it one operation of Flex, Burn's
 //! CPU backend.
 //!
 //! Tensors are row-major, channels first: `[channels, batch, height,

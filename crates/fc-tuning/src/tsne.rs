@@ -15,7 +15,7 @@ use mnist_models::batch::images_tensor;
 use mnist_models::burn::module::AutodiffModule;
 use mnist_models::evaluate::evaluate;
 use mnist_models::models::Model;
-use mnist_models::ops::CnnOps;
+use mnist_models::CnnOps;
 use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
 
 use crate::studies::FcConfig;

@@ -8,7 +8,7 @@ use mnist_data::{Dataset, Images, Labels};
 
 use crate::batch::images_tensor;
 use crate::models::Model;
-use crate::ops::CnnOps;
+use conv_blocks::CnnOps;
 
 /// Images per forward pass when nothing is learned.
 pub const EVAL_BATCH: usize = 500;

@@ -4,7 +4,6 @@
 //! reports), so that it builds in seconds.
 //!
 //! - [`models`]: the MLP and the CNN, and [`Model`], either of them;
-//! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
 //! - [`batch`], [`loss`], [`optimizer`], [`step`]: one step of training;
 //! - [`evaluate`]: predictions, accuracy and loss;
 //! - [`config`]: hyper-parameters (`#[derive(Config)]`).
@@ -14,16 +13,16 @@ pub mod config;
 pub mod evaluate;
 pub mod loss;
 pub mod models;
-pub mod ops;
 pub mod optimizer;
 pub mod step;
 
 pub use burn;
+/// The CNN's fused conv blocks, the fast path the CNN takes on the CPU.
+pub use conv_blocks::CnnOps;
 pub use config::{OptimizerConfig, TrainingConfig};
 pub use models::{Activation, Cnn, CnnConfig, ConvMethod, Mlp, MlpConfig, Model, ModelConfig};
 
 use burn::tensor::backend::AutodiffBackend;
-use ops::CnnOps;
 
 /// A backend that trains the curriculum's models: autodiff over a backend,
 /// both with the CNN's fused operations.

@@ -27,7 +27,7 @@ use mnist_models::batch::batch;
 use mnist_models::config::{OptimizerConfig, TrainingConfig};
 use mnist_models::loss::cross_entropy;
 use mnist_models::models::{Cnn, CnnConfig, ConvMethod, ModelConfig};
-use mnist_models::ops::{channels_first, conv_pool_relu, flatten_channels_first};
+use conv_blocks::{channels_first, conv_pool_relu, flatten_channels_first};
 use mnist_models::optimizer::ModelOptimizer;
 use crate::pytorch_reference::{PyTorch, ReferenceStep};
 use crate::train::{TrainError, TrainOptions, TrainingData, train};

@@ -16,7 +16,7 @@ use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_mod
 use mnist_models::evaluate::{Predictions, predict};
 use crate::image_input::{ImageInputError, is_image_file, load_digit, load_image};
 use mnist_models::models::{Model, ModelConfig};
-use mnist_models::ops::CnnOps;
+use mnist_models::CnnOps;
 use crate::two_digit_image::two_digit_style;
 
 #[derive(Debug, thiserror::Error)]

@@ -65,7 +65,7 @@ fn assert_same_losses(on_flex: &[f64], on_wgpu: &[f64]) {
 /// The same few SGD steps from the same weights on flex and on wgpu give the
 /// same losses, within float tolerance. (The CNN's conv blocks in Burn's
 /// operations are checked against Burn's layers on ndarray, in
-/// `mnist_models::ops`; a CNN on wgpu costs this binary minutes of build.)
+/// `conv_blocks`; a CNN on wgpu costs this binary minutes of build.)
 #[test]
 fn wgpu_agrees_with_flex() {
     let config = MlpConfig::new(vec![32]);

@@ -8,7 +8,7 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Dropout, Linear};
 use burn::prelude::*;
 
-use crate::ops::{CnnOps, block_side, conv_blocks};
+use conv_blocks::{CnnOps, block_side, conv_blocks};
 
 #[derive(Config, Debug)]
 pub struct CnnConfig {
@@ -101,7 +101,7 @@ impl<B: CnnOps> Cnn<B> {
                 // END EXERCISE
             }
             // The same two blocks, each as one operation with its own
-            // backward pass (`crate::ops`; Flex runs the `conv-kernels` crate).
+            // backward pass (`conv_blocks`; Flex runs the `conv-kernels` crate).
             ConvMethod::Fused => conv_blocks(images, &self.conv1, &self.conv2),
         }
     }

@@ -17,7 +17,7 @@ use burn::prelude::*;
 pub use cnn::{Cnn, CnnConfig, ConvMethod};
 pub use mlp::{Activation, Mlp, MlpConfig};
 
-use crate::ops::{CnnOps, block_side};
+use conv_blocks::{CnnOps, block_side};
 
 /// The most parameters a model may have: a hundred times the course's
 /// largest, and little enough that training it fits in memory.

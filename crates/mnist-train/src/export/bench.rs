@@ -16,7 +16,7 @@ use crate::checkpoint::MODEL_FILE;
 use mnist_models::evaluate::evaluate;
 use crate::inference::{LoadError, TrainedModel};
 use mnist_models::models::{ConvMethod, Model};
-use mnist_models::ops::CnnOps;
+use mnist_models::CnnOps;
 use mnist_data::Dataset;
 
 /// `bench-export`'s options.

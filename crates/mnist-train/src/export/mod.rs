@@ -201,7 +201,7 @@ pub fn course_test_set(size: (usize, usize)) -> Result<Dataset, ExportError> {
 /// Writes `trained` as ONNX to `path`, once tract has run it: an f32
 /// file's logits must be Burn's (within [`LOGIT_TOLERANCE`]); either kind's
 /// test accuracy is measured against Burn's.
-pub fn write_onnx<B: mnist_models::ops::CnnOps>(
+pub fn write_onnx<B: mnist_models::CnnOps>(
     trained: &TrainedModel<B>,
     device: &B::Device,
     path: &Path,
@@ -242,7 +242,7 @@ pub fn write_onnx<B: mnist_models::ops::CnnOps>(
 }
 
 /// Burn's logits for the first `n` images: one `[n × 10]` vector per head.
-fn burn_logits<B: mnist_models::ops::CnnOps>(
+fn burn_logits<B: mnist_models::CnnOps>(
     trained: &TrainedModel<B>,
     images: &Images,
     n: usize,
