@@ -22,7 +22,7 @@ paired comparisons with the Burn part on the same machine (needs torch, numpy).
 
 Exporting the committed model first:
 
-    cargo run --release -p cnn -- export --pytorch /tmp/cnn.safetensors
+    cargo run --release -p mnist-export -- --pytorch /tmp/cnn.safetensors
     python crates/cnn/reference/course_cnn.py evaluate /tmp/cnn.safetensors
 """
 import argparse

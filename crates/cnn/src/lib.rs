@@ -2,21 +2,19 @@
 //!
 //! The training core (`mnist-train`) does the work; this part is the
 //! course's configuration ([`model`], [`training`], [`spec`]), its
-//! command line (`src/main.rs`: train, predict, eval, serve, bench), what the part
-//! adds to the core's report: the test accuracy of each digit
-//! ([`per_class_report`]: `per-class.md` and `per-class.png`), and a page
-//! to draw digits on for the trained model ([`serve`]).
-
-pub mod serve;
+//! command line (`src/main.rs`: train, predict, eval, bench), and what the
+//! part adds to the core's report: the test accuracy of each digit
+//! ([`per_class_report`]: `per-class.md` and `per-class.png`). The page to
+//! draw digits on for the trained model is the `draw` crate.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use mnist_models::models::{CnnConfig, ConvMethod, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 use mnist_report::{CLASSES, ConfusionMatrix, ReportError};
 use mnist_train::cli::Part;
-use mnist_models::models::{CnnConfig, ConvMethod, ModelConfig};
 use mnist_train::run::{RunSpec, Start, Tested};
-use mnist_models::{OptimizerConfig, TrainingConfig};
 
 pub use mnist_train::inference::has_model;
 

@@ -1,24 +1,16 @@
 //! `cnn`: part 3 of the course. Trains the course CNN (the default command),
 //! predicts digits in your own files with the trained model, measures it on
-//! a labelled set, serves a page
-//! to draw digits on for it, and times the training step and the page's
-//! requests.
-
-mod bench_serve;
+//! a labelled set, and times the training step.
 
 use std::process::ExitCode;
 
-use bench_serve::BenchServeArgs;
 use clap::{Args, Subcommand, ValueEnum};
 use cnn::Part3;
-use cnn::serve::ServeArgs;
 use mnist_data::Mnist;
-use mnist_train::bench::{BenchArgs, StepBench};
-use mnist_train::cli::{ModelArgs, Part, TrainArgs, run_name};
-use mnist_train::eval::{EvalArgs, eval};
-use mnist_train::export::bench::BenchExportArgs;
-use mnist_train::export::{ExportArgs, export};
 use mnist_models::models::{ConvMethod, ModelConfig};
+use mnist_train::bench::{BenchArgs, StepBench};
+use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
+use mnist_train::eval::{EvalArgs, eval};
 use mnist_train::predict::{PredictArgs, predict};
 use mnist_train::run::{RunSpec, Splits, run};
 
@@ -27,14 +19,9 @@ const EXAMPLES: &str = "Examples:
   cargo run --release -p cnn -- --quick             a smoke run (report in target/runs/cnn/)
   cargo run --release -p cnn -- predict digit.png   predict with the committed model
   cargo run --release -p cnn -- predict test.csv --csv submission.csv
-  cargo run --release -p cnn -- export --onnx cnn.onnx          the committed model as ONNX
-  cargo run --release -p cnn -- export --onnx cnn-int8.onnx --int8
-  cargo run --release -p cnn -- bench-export        Burn against ONNX f32 and int8
   cargo run --release -p cnn -- eval --data test-00000-of-00001.parquet
   cargo run --release -p cnn -- --data DIR          train on MNIST from DIR (e.g. Hugging Face's parquet)
-  cargo run --release -p cnn -- serve               draw digits at http://127.0.0.1:8000/
-  cargo run --release -p cnn -- bench
-  cargo run --release -p cnn -- bench-serve         time the drawing page's requests";
+  cargo run --release -p cnn -- bench";
 
 #[derive(Subcommand)]
 enum Command {
@@ -47,23 +34,6 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs<Part3>,
     },
-    /// Export the trained CNN to ONNX (f32 or int8 weights), checked against
-    /// Burn with tract.
-    Export {
-        #[command(flatten)]
-        args: ExportArgs,
-        #[command(flatten)]
-        model: ModelArgs<Part3>,
-    },
-    /// Time the trained CNN in Burn against its ONNX exports (f32 and int8
-    /// weights) in tract: file size, test accuracy, inference time.
-    BenchExport {
-        #[command(flatten)]
-        bench: BenchExportArgs,
-        /// The trained model: a run's checkpoint folder or the run's folder.
-        #[arg(long, value_name = "DIR", default_value_os_t = Part3::committed_model_dir())]
-        model: std::path::PathBuf,
-    },
     /// Measure a trained CNN's accuracy and loss on a labelled set (IDX,
     /// CSV with labels, or parquet).
     Eval {
@@ -72,13 +42,8 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs<Part3>,
     },
-    /// Serve a page to draw digits on, read live by a trained CNN.
-    Serve(ServeArgs),
     /// Time the CNN's raw training step against the training loop's step.
     Bench(Bench),
-    /// Time the drawing page's requests: preprocessing and inference, in
-    /// process and over HTTP.
-    BenchServe(BenchServeArgs),
 }
 
 #[derive(Args)]
@@ -144,16 +109,8 @@ fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
         Command::Predict { args, model } => {
             Ok(predict(&args, &model.checkpoints()?, model.backend)?)
         }
-        Command::Export { args, model } => Ok(export(&args, &model.checkpoints()?, model.backend)?),
-        Command::BenchExport { bench, model } => {
-            let checkpoints =
-                mnist_train::inference::model_dir(&model, "cargo run --release -p cnn")?;
-            Ok(bench.print(&checkpoints)?)
-        }
         Command::Eval { args, model } => Ok(eval(&args, &model.checkpoints()?, model.backend)?),
-        Command::Serve(args) => Ok(cnn::serve::run(args)?),
         Command::Bench(args) => bench(args),
-        Command::BenchServe(args) => bench_serve::run(args),
     }
 }
 

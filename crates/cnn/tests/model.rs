@@ -1,11 +1,11 @@
 //! The course CNN and its training configuration, in process.
 
 use cnn::{model, per_class_markdown, training};
-use mnist_report::ConfusionMatrix;
-use mnist_models::burn::module::Module;
-use mnist_models::models::ModelConfig;
 use mnist_models::OptimizerConfig;
 use mnist_models::batch::images_tensor;
+use mnist_models::burn::module::Module;
+use mnist_models::models::ModelConfig;
+use mnist_report::ConfusionMatrix;
 
 type Inner = mnist_models::burn::backend::Flex;
 

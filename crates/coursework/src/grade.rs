@@ -322,7 +322,10 @@ pub fn build_tests(
     for artifact in built.artifacts {
         let name = artifact.crate_folder_name();
         if artifact.test && (artifact.target == TEST_TARGET || artifact.target == HIDDEN_TARGET) {
-            executables.insert((name, artifact.target), (artifact.executable, artifact.crate_dir));
+            executables.insert(
+                (name, artifact.target),
+                (artifact.executable, artifact.crate_dir),
+            );
         } else if !artifact.test && artifact.target == name {
             programs.insert(name, artifact.executable);
         }

@@ -256,7 +256,7 @@ fn every_kind_of_upload_is_graded_or_told_how_to_upload() {
     not_graded(
         "a loss.rs that is neither",
         ambiguous,
-        &["loss.rs", "crates/mnist-train/src/loss.rs"],
+        &["loss.rs", "crates/mnist-models/src/loss.rs"],
     );
 
     graded(

@@ -9,8 +9,8 @@ Part 2 commits no trained model: a run trains one in its checkpoints folder
 (seconds), which is then exported:
 
     cargo run --release -p fc-tuning -- --only h10-baseline --reports /tmp/fc
-    cargo run --release -p mnist-train -- export \\
-        --checkpoint /tmp/fc/h10-baseline/checkpoints --pytorch /tmp/h10-baseline.safetensors
+    cargo run --release -p mnist-export -- \\
+        --model /tmp/fc/h10-baseline/checkpoints --pytorch /tmp/h10-baseline.safetensors
     python crates/fc-tuning/reference/course_mlp.py evaluate /tmp/h10-baseline.safetensors
 """
 import gzip

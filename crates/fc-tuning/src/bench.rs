@@ -3,11 +3,11 @@
 //! through the training loop itself.
 
 use mnist_data::Dataset;
+use mnist_models::models::{MlpConfig, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 use mnist_report::metrics::median;
 use mnist_train::BackendKind;
 use mnist_train::bench::{BenchError, epoch_seconds};
-use mnist_models::models::{MlpConfig, ModelConfig};
-use mnist_models::{OptimizerConfig, TrainingConfig};
 
 /// Seconds per timed epoch.
 #[derive(Clone, Debug)]

@@ -13,9 +13,9 @@ use fc_tuning::sweep::{Outcome, StudyData, SweepOptions, SweepRun, run_sweep, su
 use fc_tuning::tables::{BatchSizeCurves, course_table_markdown};
 use fc_tuning::tsne::{TsneOptions, TsneSummary, tsne_study};
 use mnist_data::Mnist;
+use mnist_models::TrainBackend;
 use mnist_report::PartReport;
 use mnist_report::cli::PartArgs;
-use mnist_models::TrainBackend;
 use mnist_train::backend::{BackendKind, BackendTask, run_on};
 
 const EXAMPLES: &str = "Examples:

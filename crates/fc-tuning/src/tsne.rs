@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mnist_data::Dataset;
-use mnist_report::ReportError;
+use mnist_models::CnnOps;
 use mnist_models::TrainBackend;
 use mnist_models::batch::images_tensor;
 use mnist_models::burn::module::AutodiffModule;
 use mnist_models::evaluate::evaluate;
 use mnist_models::models::Model;
-use mnist_models::CnnOps;
+use mnist_report::ReportError;
 use mnist_train::train::{TrainError, TrainOptions, TrainingData, train};
 
 use crate::studies::FcConfig;

@@ -17,9 +17,9 @@ pub mod optimizer;
 pub mod step;
 
 pub use burn;
+pub use config::{OptimizerConfig, TrainingConfig};
 /// The CNN's fused conv blocks, the fast path the CNN takes on the CPU.
 pub use conv_blocks::CnnOps;
-pub use config::{OptimizerConfig, TrainingConfig};
 pub use models::{Activation, Cnn, CnnConfig, ConvMethod, Mlp, MlpConfig, Model, ModelConfig};
 
 use burn::tensor::backend::AutodiffBackend;

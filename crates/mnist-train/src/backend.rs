@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::ValueEnum;
 
-use mnist_models::models::ConvMethod;
 use mnist_models::TrainBackend;
-
+use mnist_models::models::ConvMethod;
 
 /// The backends a run can ask for. Whether each is available depends on the
 /// cargo features the binary was built with.

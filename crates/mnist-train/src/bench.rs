@@ -19,18 +19,17 @@ use mnist_data::Dataset;
 use mnist_report::metrics::median;
 
 use crate::backend::{
-    BackendKind, BackendTask, BackendUnavailable, DEVICE_HELP, parse_gpu_ordinal,
-    run_on,
+    BackendKind, BackendTask, BackendUnavailable, DEVICE_HELP, parse_gpu_ordinal, run_on,
 };
+use crate::pytorch_reference::{PyTorch, ReferenceStep};
+use crate::train::{TrainError, TrainOptions, TrainingData, train};
+use conv_blocks::{channels_first, conv_pool_relu, flatten_channels_first};
 use mnist_models::TrainBackend;
 use mnist_models::batch::batch;
 use mnist_models::config::{OptimizerConfig, TrainingConfig};
 use mnist_models::loss::cross_entropy;
 use mnist_models::models::{Cnn, CnnConfig, ConvMethod, ModelConfig};
-use conv_blocks::{channels_first, conv_pool_relu, flatten_channels_first};
 use mnist_models::optimizer::ModelOptimizer;
-use crate::pytorch_reference::{PyTorch, ReferenceStep};
-use crate::train::{TrainError, TrainOptions, TrainingData, train};
 
 /// Milliseconds per step.
 #[derive(Clone, Copy, Debug)]

@@ -11,9 +11,9 @@ use clap::Args;
 use mnist_report::cli::PartArgs;
 
 use crate::backend::{BackendKind, DEVICE_HELP, parse_gpu_ordinal};
-use mnist_models::config::{OptimizerConfig, TrainingConfig};
 use crate::inference::{NoModel, model_dir};
 use crate::run::Start;
+use mnist_models::config::{OptimizerConfig, TrainingConfig};
 
 /// What the shared options need to know of the part they serve.
 pub trait Part: Clone + Debug + Send + Sync + 'static {

@@ -10,8 +10,8 @@ use mnist_data::{DataError, Dataset, Mnist, idx};
 use serde::Serialize;
 
 use crate::backend::BackendKind;
-use mnist_models::evaluate::score;
 use crate::inference::{LoadError, Predictor, load_predictor};
+use mnist_models::evaluate::score;
 
 #[derive(Args, Clone, Debug)]
 pub struct EvalArgs {

@@ -11,13 +11,13 @@ use mnist_data::files::write_atomically;
 use mnist_data::{DataError, Images, idx, two_digit};
 
 use crate::backend::{BackendKind, BackendTask, BackendUnavailable, run_on};
-use mnist_models::TrainBackend;
 use crate::checkpoint::{CheckpointError, MODEL_CONFIG_FILE, MODEL_FILE, load_model};
-use mnist_models::evaluate::{Predictions, predict};
 use crate::image_input::{ImageInputError, is_image_file, load_digit, load_image};
-use mnist_models::models::{Model, ModelConfig};
-use mnist_models::CnnOps;
 use crate::two_digit_image::two_digit_style;
+use mnist_models::CnnOps;
+use mnist_models::TrainBackend;
+use mnist_models::evaluate::{Predictions, predict};
+use mnist_models::models::{Model, ModelConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {

@@ -21,7 +21,6 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod eval;
-pub mod export;
 pub mod image_input;
 pub mod inference;
 pub mod predict;

@@ -7,16 +7,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mnist_data::Mnist;
+use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 use mnist_report::paths::smoke_reports_dir;
 use mnist_train::backend::BackendKind;
 use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{TrainArgs, run_name};
-use mnist_train::export::bench::BenchExportArgs;
-use mnist_train::export::{ExportArgs, export};
-use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::predict::{PredictArgs, predict};
 use mnist_train::run::{RunSpec, Splits, Tested, run};
-use mnist_models::{OptimizerConfig, TrainingConfig};
 
 #[derive(Parser)]
 #[command(
@@ -53,26 +51,6 @@ enum Command {
         /// Backend to predict on.
         #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
         backend: BackendKind,
-    },
-    /// Export a trained model to ONNX, checked against Burn with tract.
-    Export {
-        /// The run's checkpoint folder (with model.json and model.mpk).
-        #[arg(long)]
-        checkpoint: PathBuf,
-        #[command(flatten)]
-        args: ExportArgs,
-        /// Backend to load the model on.
-        #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
-        backend: BackendKind,
-    },
-    /// Time a trained model in Burn against its ONNX exports (f32 and int8
-    /// weights) in tract: file size, test accuracy, inference time.
-    BenchExport {
-        /// The run's checkpoint folder (with model.json and model.mpk).
-        #[arg(long)]
-        checkpoint: PathBuf,
-        #[command(flatten)]
-        bench: BenchExportArgs,
     },
     /// Time the raw train step against the training loop's step.
     Bench {
@@ -115,12 +93,6 @@ fn main() -> ExitCode {
             args,
             backend,
         } => Ok(predict(&args, &checkpoint, backend)?),
-        Command::Export {
-            checkpoint,
-            args,
-            backend,
-        } => Ok(export(&args, &checkpoint, backend)?),
-        Command::BenchExport { checkpoint, bench } => Ok(bench.print(&checkpoint)?),
         Command::Bench {
             timing,
             model,

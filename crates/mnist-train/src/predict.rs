@@ -8,11 +8,11 @@ use clap::Args;
 use mnist_data::{DataError, Images};
 
 use crate::backend::BackendKind;
-use mnist_models::evaluate::Predictions;
 use crate::inference::{
     InputError, LoadError, Predictor, kaggle_label_columns, load_images, load_predictor,
     write_predictions_csv,
 };
+use mnist_models::evaluate::Predictions;
 
 #[derive(Args, Clone, Debug)]
 pub struct PredictArgs {

@@ -15,12 +15,12 @@ use mnist_report::{
 };
 
 use crate::backend::{BackendKind, BackendTask, BackendUnavailable, run_on};
-use mnist_models::TrainBackend;
 use crate::checkpoint::{CheckpointError, Checkpoints};
+use crate::train::{TrainError, TrainOptions, TrainingData, train};
+use mnist_models::TrainBackend;
 use mnist_models::config::TrainingConfig;
 use mnist_models::evaluate::{Evaluation, evaluate};
 use mnist_models::models::ModelConfig;
-use crate::train::{TrainError, TrainOptions, TrainingData, train};
 
 /// Misclassified test images shown in the report's gallery.
 const GALLERY_SIZE: usize = 40;

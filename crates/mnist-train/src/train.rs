@@ -12,9 +12,9 @@ use mnist_data::Dataset;
 use mnist_data::split::{seeded_rng, shuffle};
 use mnist_report::{EpochMetrics, RunStatus};
 
+use crate::checkpoint::{CheckpointError, Checkpoints, TrainState, load_model};
 use mnist_models::TrainBackend;
 use mnist_models::batch::batch;
-use crate::checkpoint::{CheckpointError, Checkpoints, TrainState, load_model};
 use mnist_models::config::TrainingConfig;
 use mnist_models::evaluate::evaluate;
 use mnist_models::models::Model;

@@ -6,13 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, Flex};
-use mnist_report::EpochMetrics;
 use mnist_models::OptimizerConfig;
+use mnist_models::models::{MlpConfig, ModelConfig};
+use mnist_models::optimizer::ModelOptimizer;
+use mnist_report::EpochMetrics;
 use mnist_train::checkpoint::{Checkpoints, TrainState};
 use mnist_train::image_input::load_digit;
 use mnist_train::inference::TrainedModel;
-use mnist_models::models::{MlpConfig, ModelConfig};
-use mnist_models::optimizer::ModelOptimizer;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mnist_train::checkpoint::{CheckpointError, load_model, save_model};
 use mnist_models::evaluate::predict;
-use mnist_train::inference::TrainedModel;
 use mnist_models::models::{CnnConfig, MlpConfig, Model};
+use mnist_train::checkpoint::{CheckpointError, load_model, save_model};
+use mnist_train::inference::TrainedModel;
 
 type Inner = burn::backend::Flex;
 

@@ -7,11 +7,11 @@ use std::path::Path;
 use common::Flex;
 use image::GrayImage;
 use mnist_models::evaluate::evaluate;
-use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
 use mnist_models::models::{MlpConfig, ModelConfig};
-use mnist_train::run::{RunSpec, Splits, Start, Tested, confusion_matrices, run_with};
 use mnist_models::{OptimizerConfig, TrainingConfig};
 use mnist_train::BackendKind;
+use mnist_train::inference::{TrainedModel, load_images, write_predictions_csv};
+use mnist_train::run::{RunSpec, Splits, Start, Tested, confusion_matrices, run_with};
 
 type Inner = burn::backend::Flex;
 

@@ -3,12 +3,12 @@
 mod common;
 
 use common::{Flex, NdArray, learn_separable, no_checkpoints};
-use mnist_report::RunStatus;
 use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
+use mnist_report::RunStatus;
+use mnist_train::BackendKind;
 use mnist_train::run::{RunSpec, Splits, Start, Tested, run_with};
 use mnist_train::train::{TrainingData, train};
-use mnist_models::{OptimizerConfig, TrainingConfig};
-use mnist_train::BackendKind;
 
 #[test]
 fn flex_learns_a_separable_problem() {

@@ -9,9 +9,9 @@ use burn::prelude::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use common::{Flex, learn_separable};
 use mnist_models::batch::batch;
-use mnist_train::checkpoint::{load_module, save_module};
 use mnist_models::loss::cross_entropy;
 use mnist_models::models::{Mlp, MlpConfig};
+use mnist_train::checkpoint::{load_module, save_module};
 
 type Wgpu = burn::backend::Autodiff<burn::backend::Wgpu>;
 

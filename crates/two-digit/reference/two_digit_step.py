@@ -23,7 +23,7 @@ The course's 4,000 test images are composed by the Rust side (seed 1, from
 MNIST's test split); `mnist-data compose` writes them as IDX:
 
     cargo run -p mnist-data -- compose --out /tmp/two-digit-test
-    cargo run --release -p two-digit -- export --pytorch /tmp/two-digit-cnn.safetensors
+    cargo run --release -p mnist-export -- --part two-digit --pytorch /tmp/two-digit-cnn.safetensors
     python crates/two-digit/reference/two_digit_step.py evaluate \
         /tmp/two-digit-cnn.safetensors /tmp/two-digit-test
 """

@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 
 use mnist_data::two_digit as composer;
 use mnist_data::{Dataset, Mnist};
+use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
+use mnist_models::{OptimizerConfig, TrainingConfig};
 use mnist_report::plot::{GalleryItem, gallery};
+use mnist_train::BackendKind;
 use mnist_train::cli::Part;
 use mnist_train::eval::score_set;
 use mnist_train::inference::{LoadError, Predictor, load_predictor};
-use mnist_models::models::{CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::predict::{PredictArgs, PredictError, predict_with};
 use mnist_train::run::{RunSpec, Splits, Start, Tested};
-use mnist_models::{OptimizerConfig, TrainingConfig};
-use mnist_train::BackendKind;
 
 pub use mnist_train::inference::has_model;
 

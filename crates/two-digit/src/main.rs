@@ -10,7 +10,6 @@ use clap::{Args, Subcommand};
 use mnist_data::Mnist;
 use mnist_train::bench::{BenchArgs, StepBench};
 use mnist_train::cli::{ModelArgs, TrainArgs, run_name};
-use mnist_train::export::{ExportArgs, export};
 use mnist_train::predict::PredictArgs;
 use mnist_train::run::{RunSpec, run};
 use two_digit::{Model, Part4};
@@ -21,7 +20,6 @@ const EXAMPLES: &str = "Examples:
   cargo run --release -p two-digit -- --quick           a smoke run (target/runs/two-digit)
   cargo run --release -p mnist-data -- compose --out /tmp/two
   cargo run --release -p two-digit -- eval --data /tmp/two --json
-  cargo run --release -p two-digit -- export --onnx two-digit.onnx
   cargo run --release -p two-digit -- predict datasets/two-digit-samples/*.jpg
   cargo run --release -p two-digit -- bench";
 
@@ -31,14 +29,6 @@ enum Command {
     Train(Train),
     /// Evaluate a trained model on a two-digit set stored as IDX files.
     Eval(Eval),
-    /// Export the trained model to ONNX (f32 or int8 weights) or for
-    /// PyTorch, checked against Burn with tract.
-    Export {
-        #[command(flatten)]
-        args: ExportArgs,
-        #[command(flatten)]
-        model: ModelArgs<Part4>,
-    },
     /// Predict both digits in two-digit images: image files (42x28, or a
     /// larger picture of two digits one above the other), IDX (n×42×28) or
     /// CSV (42x28 pixels a row).
@@ -97,7 +87,6 @@ fn run_command(command: Option<Command>, train: Train) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Train(train)) {
         Command::Train(args) => train_model(args),
         Command::Eval(args) => eval(args),
-        Command::Export { args, model } => Ok(export(&args, &model.checkpoints()?, model.backend)?),
         Command::Predict { args, model } => Ok(two_digit::predict_files(
             &args,
             &model.checkpoints()?,

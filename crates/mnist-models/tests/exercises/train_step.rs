@@ -1,10 +1,10 @@
 use super::*;
-use mnist_models::batch::batch;
-use mnist_models::loss::cross_entropy;
-use mnist_models::optimizer::ModelOptimizer;
 use mnist_data::split::shuffle;
 use mnist_models::OptimizerConfig;
+use mnist_models::batch::batch;
 use mnist_models::evaluate::evaluate;
+use mnist_models::loss::cross_entropy;
+use mnist_models::optimizer::ModelOptimizer;
 use mnist_models::step::train_step;
 
 fn loss_on(model: &Model<B>, set: &Dataset, indices: &[usize]) -> f32 {
@@ -147,7 +147,12 @@ fn trains_an_mlp_to_85_percent_on_3000_images() {
         let mut order: Vec<usize> = (0..train_set.len()).collect();
         shuffle(&mut order, &mut rng);
         for indices in order.chunks_exact(32) {
-            let step = train_step(model, &mut optimizer, batch::<B>(&train_set, indices, &device), 0.1);
+            let step = train_step(
+                model,
+                &mut optimizer,
+                batch::<B>(&train_set, indices, &device),
+                0.1,
+            );
             model = step.model;
         }
     }

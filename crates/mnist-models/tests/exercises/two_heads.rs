@@ -26,8 +26,7 @@ fn more_heads_give_more_outputs() {
             .with_heads(heads)
             .with_dropout(0.0);
         let model: Cnn<B> = config.init(&device);
-        let x =
-            Tensor::<B, 4>::random([3, 1, 42, 28], Distribution::Uniform(0.0, 1.0), &device);
+        let x = Tensor::<B, 4>::random([3, 1, 42, 28], Distribution::Uniform(0.0, 1.0), &device);
         each_head_is_its_own_layer(&model, x);
     }
 }

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 use mnist_data::{Dataset, Images, Labels, Mnist};
 use mnist_models::TrainBackend;
 use mnist_models::models::MlpConfig;
-use mnist_train::train::{TrainOptions, TrainingData, train};
 use mnist_models::{OptimizerConfig, TrainingConfig};
+use mnist_train::train::{TrainOptions, TrainingData, train};
 
 pub type Flex = burn::backend::Autodiff<burn::backend::Flex>;
 pub type NdArray = burn::backend::Autodiff<burn::backend::NdArray>;

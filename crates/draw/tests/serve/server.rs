@@ -1,4 +1,4 @@
-//! A `cnn serve` process on a free port, killed when dropped.
+//! A `draw` process on a free port, killed when dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -16,10 +16,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `cnn serve --port 0` with the committed model and waits for
+    /// Starts `draw --port 0` with the committed model and waits for
     /// the URL it prints.
     pub fn start() -> Server {
-        Self::spawn(Command::new(env!("CARGO_BIN_EXE_cnn")).args(["serve", "--port", "0"]))
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_draw")).args(["--port", "0"]))
     }
 
     /// Starts the server as [`Server::start`] does, allowed at most `files`
@@ -29,7 +29,7 @@ impl Server {
             Command::new("sh")
                 .arg("-c")
                 .arg(format!("ulimit -n {files} && exec \"$0\" serve --port 0"))
-                .arg(env!("CARGO_BIN_EXE_cnn")),
+                .arg(env!("CARGO_BIN_EXE_draw")),
         )
     }
 
@@ -58,7 +58,7 @@ impl Server {
                 if let Some(mut err) = server.child.stderr.take() {
                     let _ = err.read_to_string(&mut stderr);
                 }
-                panic!("`cnn serve` printed no URL within {START:?}; stderr:\n{stderr}");
+                panic!("`draw` printed no URL within {START:?}; stderr:\n{stderr}");
             };
             if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
                 server.url = url.to_string();
@@ -161,7 +161,7 @@ pub fn test_set() -> mnist_data::Dataset {
 
 /// An MNIST digit as the page's canvas would send it.
 pub fn canvas_png(pixels: &[u8]) -> Vec<u8> {
-    cnn::serve::drawing_png(pixels).expect("an MNIST digit is 28x28")
+    draw::serve::drawing_png(pixels).expect("an MNIST digit is 28x28")
 }
 
 /// `image` as a PNG.

@@ -1,4 +1,4 @@
-//! `cnn bench-serve`: how long the drawing page waits for an answer. MNIST
+//! `draw bench`: how long the drawing page waits for an answer. MNIST
 //! test digits are drawn as the page sends them (280×280 PNG, dark ink on
 //! white) and answered in process (decoding and preprocessing, then
 //! inference, timed apart) and over HTTP on loopback (the whole round trip
@@ -13,13 +13,13 @@ use mnist_data::Mnist;
 use mnist_train::cli::ModelArgs;
 use mnist_train::image_input::digit_from_bytes;
 
+use crate::serve::{CANVAS, Classify, DigitModel, MAX_SIDE, answer, drawing_png, serve};
 use cnn::Part3;
-use cnn::serve::{CANVAS, Classify, DigitModel, MAX_SIDE, answer, drawing_png, serve};
 
 /// Requests answered before timing starts.
 const WARM_UP: usize = 10;
 
-/// `cnn bench-serve`'s options.
+/// `draw bench`'s options.
 #[derive(clap::Args)]
 pub struct BenchServeArgs {
     /// Drawings to time (MNIST test digits, drawn as the page sends them).

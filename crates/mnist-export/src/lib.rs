@@ -21,12 +21,12 @@ use clap::Args;
 use mnist_data::{DataError, Dataset, Images};
 use prost::Message;
 
-use crate::backend::{BackendKind, BackendTask, run_on};
 use mnist_models::TrainBackend;
-use crate::checkpoint::CheckpointError;
 use mnist_models::evaluate::{evaluate, every_head_right};
-use crate::inference::{LoadError, TrainedModel};
 use mnist_models::models::ModelConfig;
+use mnist_train::backend::{BackendKind, BackendTask, run_on};
+use mnist_train::checkpoint::CheckpointError;
+use mnist_train::inference::{LoadError, TrainedModel};
 use network::Network;
 use onnx::Weights;
 use onnx_run::OnnxModel;

@@ -1,4 +1,4 @@
-//! `cnn serve`: a page to draw a digit on, and the model's live answer.
+//! `draw`: a page to draw a digit on, and the model's live answer.
 //!
 //! The page (`draw.html`, built into the binary) posts the canvas as a PNG
 //! to `POST /predict`; the server makes it MNIST-like with the same code as
@@ -51,7 +51,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
-use crate::Part3;
+use cnn::Part3;
 
 /// The drawing page: HTML, CSS and script in one file, nothing fetched from
 /// elsewhere.
@@ -110,7 +110,7 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
     style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:";
 
-/// `cnn serve`'s options.
+/// `draw`'s options.
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on. The default is this machine only; 0.0.0.0 lets
@@ -140,7 +140,7 @@ pub enum ServeError {
     Stopped(String),
 }
 
-/// `cnn serve`: listens, loads the model, prints the page's URL and serves
+/// `draw`: listens, loads the model, prints the page's URL and serves
 /// until Ctrl-C.
 pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     let dir = args.model.checkpoints()?;

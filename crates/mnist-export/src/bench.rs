@@ -10,16 +10,16 @@ use mnist_report::metrics::median;
 use super::onnx::Weights;
 use super::onnx_run::OnnxModel;
 use super::{ExportError, burn_logits, course_test_set, metadata, write_onnx};
-use crate::backend::{BackendKind, BackendTask, run_on};
-use mnist_models::TrainBackend;
-use crate::checkpoint::MODEL_FILE;
-use mnist_models::evaluate::evaluate;
-use crate::inference::{LoadError, TrainedModel};
-use mnist_models::models::{ConvMethod, Model};
-use mnist_models::CnnOps;
 use mnist_data::Dataset;
+use mnist_models::CnnOps;
+use mnist_models::TrainBackend;
+use mnist_models::evaluate::evaluate;
+use mnist_models::models::{ConvMethod, Model};
+use mnist_train::backend::{BackendKind, BackendTask, run_on};
+use mnist_train::checkpoint::MODEL_FILE;
+use mnist_train::inference::{LoadError, TrainedModel};
 
-/// `bench-export`'s options.
+/// `mnist-export bench`'s options.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BenchExportArgs {
     /// Timed runs of each kind (the median is shown).

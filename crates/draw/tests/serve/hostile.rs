@@ -5,7 +5,7 @@ use std::io::Write;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use cnn::serve::{BODY_TIMEOUT, GRACE, HEADER_TIMEOUT};
+use draw::serve::{BODY_TIMEOUT, GRACE, HEADER_TIMEOUT};
 
 use crate::server::{Server, canvas_png, post, test_set, trickle};
 
@@ -210,7 +210,7 @@ fn drawings_must_come_as_png() {
 
 #[test]
 fn the_page_posts_its_drawing_as_png() {
-    let page = cnn::serve::PAGE;
+    let page = draw::serve::PAGE;
     assert!(
         page.contains(r#"pad.toBlob(resolve, "image/png")"#),
         "the canvas as a PNG"

@@ -1,4 +1,4 @@
-//! `cnn serve` end to end: its HTTP API (`api.rs`) and the drawing page in
+//! `draw` end to end: its HTTP API (`api.rs`) and the drawing page in
 //! a real browser, headless Chromium driven over WebDriver (`browser.rs`).
 
 mod api;

@@ -106,16 +106,16 @@ fn bad_requests_get_400_with_a_message_and_the_server_keeps_serving() {
     assert_eq!(answer["digit"], 7);
 }
 
-fn cnn(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cnn"))
+fn draw(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_draw"))
         .args(args)
         .output()
-        .expect("the cnn binary runs")
+        .expect("the draw binary runs")
 }
 
 #[test]
-fn serve_explains_its_flags_and_fails_clearly() {
-    let help = cnn(&["serve", "--help"]);
+fn draw_explains_its_flags_and_fails_clearly() {
+    let help = draw(&["--help"]);
     assert!(help.status.success());
     let help = String::from_utf8_lossy(&help.stdout);
     for flag in ["--port", "--host", "--model", "--backend"] {
@@ -124,13 +124,7 @@ fn serve_explains_its_flags_and_fails_clearly() {
     assert!(help.contains("127.0.0.1"), "loopback by default: {help}");
 
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let no_model = cnn(&[
-        "serve",
-        "--port",
-        "0",
-        "--model",
-        &dir.path().to_string_lossy(),
-    ]);
+    let no_model = draw(&["--port", "0", "--model", &dir.path().to_string_lossy()]);
     assert!(!no_model.status.success());
     let stderr = String::from_utf8_lossy(&no_model.stderr);
     assert!(stderr.contains("--model: no trained model in"), "{stderr}");
@@ -138,7 +132,7 @@ fn serve_explains_its_flags_and_fails_clearly() {
     // A port in use: the flag and the reason, not a panic.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = taken.local_addr().expect("its address").port().to_string();
-    let busy = cnn(&["serve", "--port", &port]);
+    let busy = draw(&["--port", &port]);
     assert!(!busy.status.success());
     let stderr = String::from_utf8_lossy(&busy.stderr);
     assert!(
@@ -147,7 +141,7 @@ fn serve_explains_its_flags_and_fails_clearly() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 
-    let host = cnn(&["serve", "--host", "localhost.invalid"]);
+    let host = draw(&["--host", "localhost.invalid"]);
     assert!(!host.status.success());
     let stderr = String::from_utf8_lossy(&host.stderr);
     assert!(stderr.contains("--host"), "{stderr}");

@@ -2,18 +2,17 @@
 //! Burn's logits and predictions; the committed models read the test set
 //! as well in tract as in Burn, in f32 and in int8; the file says what it
 //! is; bad output paths are refused before any work.
-mod common;
 
 use std::path::Path;
 
 use mnist_data::{Dataset, Images, Labels};
+use mnist_export::network::{Array, Network};
+use mnist_export::onnx::{OPSET, Weights, quantize_per_channel};
+use mnist_export::onnx_run::OnnxModel;
+use mnist_export::{ExportArgs, LOGIT_TOLERANCE, course_test_set, metadata, write_onnx};
 use mnist_models::evaluate::{accuracy_all_heads, predict};
-use mnist_train::export::network::{Array, Network};
-use mnist_train::export::onnx::{OPSET, Weights, quantize_per_channel};
-use mnist_train::export::onnx_run::OnnxModel;
-use mnist_train::export::{ExportArgs, LOGIT_TOLERANCE, course_test_set, metadata, write_onnx};
-use mnist_train::inference::TrainedModel;
 use mnist_models::models::{Activation, CnnConfig, MlpConfig, ModelConfig};
+use mnist_train::inference::TrainedModel;
 use prost::Message;
 use tract_onnx::pb::ModelProto;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
@@ -279,7 +278,7 @@ fn export_paths_are_checked_before_any_work() {
 fn the_network_reads_burns_weights_in_burns_layout() {
     let trained = untrained(ModelConfig::Mlp(MlpConfig::new(vec![16])));
     let network = Network::of(&trained.model, (28, 28));
-    let mnist_train::export::network::Layer::Linear { weight, bias } = &network.trunk[1] else {
+    let mnist_export::network::Layer::Linear { weight, bias } = &network.trunk[1] else {
         panic!("the first hidden layer is linear: {:?}", network.trunk[1]);
     };
     assert_eq!(weight.shape, [784, 16]);
