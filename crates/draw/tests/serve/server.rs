@@ -28,7 +28,7 @@ impl Server {
         Self::spawn(
             Command::new("sh")
                 .arg("-c")
-                .arg(format!("ulimit -n {files} && exec \"$0\" serve --port 0"))
+                .arg(format!("ulimit -n {files} && exec \"$0\" --port 0"))
                 .arg(env!("CARGO_BIN_EXE_draw")),
         )
     }
