@@ -53,20 +53,21 @@ pub fn training() -> TrainingConfig {
         .with_seed(1)
 }
 
-/// A run of the course CNN with `training`, its convolutions computed by
-/// `conv`, reported in `part_dir/run`.
+/// A run of the course CNN with `training`, reported in `part_dir/run`;
+/// its convolutions computed by `conv`, or as the backend computes them
+/// fastest.
 pub fn spec(
     part_dir: PathBuf,
     run: String,
-    conv: ConvMethod,
+    conv: Option<ConvMethod>,
     training: TrainingConfig,
     start: Start,
 ) -> RunSpec {
     // As the course does: the model after the last epoch is tested.
-    let model = ModelConfig::Cnn(cnn_config().with_conv(conv));
     RunSpec {
         start,
-        ..RunSpec::new(part_dir, run, model, training, Tested::Last)
+        conv,
+        ..RunSpec::new(part_dir, run, model(), training, Tested::Last)
     }
 }
 

@@ -82,10 +82,8 @@ struct Bench {
 enum Conv {
     /// Each block (convolution, ReLU, pooling) as one fused operation with
     /// its own backward pass (faster on flex and ndarray).
-    #[value(alias = "matmul")]
     Fused,
     /// Burn's Conv2d, ReLU and MaxPool2d layers.
-    #[value(alias = "burn")]
     Layers,
 }
 
@@ -127,7 +125,7 @@ fn train_cnn(
     let mnist = args.part.load_mnist()?;
     let recorded_data = args.part.data_record(&mnist);
     let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
-    let conv = conv.map_or(args.backend.fastest_conv(), Conv::method);
+    let conv = conv.map(Conv::method);
     let part_dir = args.part.reports_dir(cnn::PART);
     let spec = RunSpec {
         data: recorded_data,

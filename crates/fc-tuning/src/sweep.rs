@@ -115,6 +115,7 @@ pub fn spec(config: &FcConfig, options: &SweepOptions, start: Start) -> RunSpec 
         part_dir: options.part_dir.clone(),
         run: config.name.clone(),
         model: config.model(),
+        conv: None,
         training: config.training(options.seed),
         start,
         verbose: options.verbose,

@@ -108,7 +108,6 @@ fn train(model: ModelConfig, run_name: String, args: TrainArgs) -> anyhow::Resul
     let data = Splits::course(&mnist.train, mnist.test, training.seed).limit_to(&args.part);
     // Not a part of the course: its runs stay out of reports/.
     let part_dir = (args.part.reports.clone()).unwrap_or_else(|| smoke_reports_dir("mnist-train"));
-    let model = model.with_conv(args.backend.fastest_conv());
     let spec = RunSpec {
         start: args.start(),
         data: recorded_data,

@@ -20,7 +20,7 @@ use crate::train::{TrainError, TrainOptions, TrainingData, train};
 use mnist_models::TrainBackend;
 use mnist_models::config::TrainingConfig;
 use mnist_models::evaluate::{Evaluation, evaluate};
-use mnist_models::models::ModelConfig;
+use mnist_models::models::{ConvMethod, ModelConfig};
 
 /// Misclassified test images shown in the report's gallery.
 const GALLERY_SIZE: usize = 40;
@@ -70,6 +70,10 @@ pub struct RunSpec {
     /// The run's name: its folder and its row in `results.csv`.
     pub run: String,
     pub model: ModelConfig,
+    /// How a CNN's conv blocks are computed (the same model either way):
+    /// `None` leaves it to the backend, which takes the faster
+    /// ([`BackendKind::fastest_conv`]).
+    pub conv: Option<ConvMethod>,
     pub training: TrainingConfig,
     pub start: Start,
     /// Progress bar and epoch lines.
@@ -126,6 +130,7 @@ impl RunSpec {
             part_dir,
             run,
             model,
+            conv: None,
             training,
             start: Start::Fresh,
             verbose: true,
@@ -209,6 +214,13 @@ pub fn run_with<B: TrainBackend>(
     device: &B::Device,
     backend: BackendKind,
 ) -> Result<RunOutcome, RunError> {
+    // The backend's choice of conv blocks, made here once, is what the run
+    // records and trains.
+    let conv = spec.conv.unwrap_or(backend.fastest_conv());
+    let spec = &RunSpec {
+        model: spec.model.clone().with_conv(conv),
+        ..spec.clone()
+    };
     spec.model.validate().map_err(RunError::Model)?;
     let _lock = claim_run_folder(spec)?;
     if spec.verbose {

@@ -83,6 +83,7 @@ fn a_diverging_run_is_recorded_as_diverged() {
         part_dir: dir.path().to_path_buf(),
         run: "too-fast".into(),
         model: ModelConfig::Mlp(MlpConfig::new(vec![16])),
+        conv: None,
         training: TrainingConfig::new(OptimizerConfig::sgd(1e30, 0.0, false)).with_epochs(3),
         start: Start::Fresh,
         verbose: false,

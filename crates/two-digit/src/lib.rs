@@ -101,21 +101,18 @@ pub fn splits(mnist: &Mnist, seed: u64) -> Splits {
     Splits::course(&train, test, seed)
 }
 
-/// A run of `model` with `training` on `backend`, reported in
-/// `part_dir/run`.
+/// A run of `model` with `training`, reported in `part_dir/run`.
 pub fn spec(
     part_dir: PathBuf,
     model: Model,
     run: String,
-    backend: BackendKind,
     training: TrainingConfig,
     start: Start,
 ) -> RunSpec {
     // As the course does: the model after the last epoch is tested.
-    let model = model.config().with_conv(backend.fastest_conv());
     RunSpec {
         start,
-        ..RunSpec::new(part_dir, run, model, training, Tested::Last)
+        ..RunSpec::new(part_dir, run, model.config(), training, Tested::Last)
     }
 }
 

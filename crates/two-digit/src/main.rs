@@ -113,14 +113,7 @@ fn train_model(
     let name = name.unwrap_or_else(|| model.name().to_string());
     let spec = RunSpec {
         data: args.part.data_record(&mnist),
-        ..two_digit::spec(
-            part_dir.clone(),
-            model,
-            name,
-            args.backend,
-            training,
-            args.start(),
-        )
+        ..two_digit::spec(part_dir.clone(), model, name, training, args.start())
     };
     let outcome = run(&spec, &data, args.backend)?;
 

@@ -22,8 +22,9 @@ pub struct CnnConfig {
     pub heads: usize,
     #[config(default = 0.5)]
     pub dropout: f64,
-    /// How the conv blocks are computed: the same model either way.
-    #[config(default = "ConvMethod::Fused")]
+    /// How the conv blocks are computed: the same model either way. A run
+    /// lets the backend choose (fused on the CPU backends).
+    #[config(default = "ConvMethod::Layers")]
     pub conv: ConvMethod,
 }
 
