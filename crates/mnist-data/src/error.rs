@@ -2,7 +2,7 @@
 //! variant names the file and says what is wrong with it, so the message a
 //! user sees (`{err}`) is enough to fix the problem.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
 
@@ -184,4 +184,19 @@ pub enum DataError {
 
     #[error("{path}: is a folder, not a file prefix: give one such as {example}")]
     NotAPrefix { path: PathBuf, example: PathBuf },
+}
+
+/// The error for an I/O failure on `path`: a missing file says so.
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> DataError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        DataError::MissingFile {
+            path: path.to_path_buf(),
+            hint: "no such file".into(),
+        }
+    } else {
+        DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }

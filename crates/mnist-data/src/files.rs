@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::error::Result;
-use crate::idx::io_error;
+use crate::error::io_error;
 
 /// Writes a file through `write` into a temporary file beside it and renames
 /// it into place, so a crash never leaves a half-written file under `path`.

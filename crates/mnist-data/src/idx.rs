@@ -16,7 +16,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
 use crate::dataset::{Dataset, Images, Labels};
-use crate::error::{DataError, Result};
+use crate::error::{DataError, Result, io_error};
 use crate::files::write_atomically;
 
 const UNSIGNED_BYTE: u8 = 0x08;
@@ -497,18 +497,4 @@ pub(crate) fn plain_or_gz(path: PathBuf) -> Result<PathBuf> {
         ),
         path,
     })
-}
-
-pub(crate) fn io_error(path: &Path, source: std::io::Error) -> DataError {
-    if source.kind() == std::io::ErrorKind::NotFound {
-        DataError::MissingFile {
-            path: path.to_path_buf(),
-            hint: "no such file".into(),
-        }
-    } else {
-        DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
 }

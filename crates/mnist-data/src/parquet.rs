@@ -28,7 +28,7 @@ use parquet::schema::parser::parse_message_type;
 use crate::dataset::{Dataset, Images, Labels};
 use crate::error::{DataError, Result};
 use crate::files::write_bytes_atomically;
-use crate::idx::io_error;
+use crate::error::io_error;
 
 const SIDE: usize = 28;
 const PIXELS: usize = SIDE * SIDE;

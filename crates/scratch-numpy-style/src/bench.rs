@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use crate::data::Samples;
+use crate::matrix_products::matrix_products;
 use crate::error::Result;
 use crate::experiments::{self, MnistData};
 use crate::network::Mlp;
@@ -95,21 +96,6 @@ pub fn run(train: &Samples<f32>, config: BenchConfig) -> Result<BenchResult> {
     })
 }
 
-/// How the matrix products are computed in this build. (A workspace-wide
-/// build can switch matrixmultiply's threading on through another crate's
-/// features; `cargo run -p scratch-numpy-style` builds this crate alone.)
-pub fn matmul_path() -> String {
-    if cfg!(feature = "threading") {
-        let threads = std::env::var("MATMUL_NUM_THREADS")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "one per physical core".into());
-        format!("ndarray general_mat_mul -> matrixmultiply sgemm, threading feature on ({threads})")
-    } else {
-        "ndarray general_mat_mul -> matrixmultiply sgemm, threading feature off (one thread)".into()
-    }
-}
-
 /// The 1-minute load average, to judge whether a timing was disturbed.
 pub fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
@@ -130,7 +116,7 @@ pub fn print_timings(args: &BenchArgs) -> Result<()> {
         config.batch_size,
         data.train.len()
     );
-    println!("matrix products: {}", matmul_path());
+    println!("matrix products: {}", matrix_products());
     println!("load average before: {}", load_average_text());
     let result = run(&data.train, config)?;
     println!("\n| epoch | seconds | images/s |");

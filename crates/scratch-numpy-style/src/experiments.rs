@@ -30,11 +30,11 @@ use mnist_report::{
 use serde_json::json;
 
 use crate::activation::Activation;
-use crate::bench;
 use crate::data::{Samples, Standardisation};
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::loss::Output;
+use crate::matrix_products::matrix_products;
 use crate::network::{Mlp, Spec};
 use crate::sgd::{Clip, Evaluation, Sgd, Trainer, evaluate};
 
@@ -525,7 +525,7 @@ fn write_report(
             "train_seconds": train_seconds,
             "batches": batches,
             "clipped_batches": clipped_batches,
-            "matmul": bench::matmul_path(),
+            "matmul": matrix_products(),
         }),
         extra: vec![
             ("layers".into(), sizes_text(&e.spec.sizes)),

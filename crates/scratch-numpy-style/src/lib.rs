@@ -26,6 +26,7 @@ pub mod float;
 pub mod gradcheck;
 pub mod init;
 pub mod loss;
+pub mod matrix_products;
 pub mod network;
 pub mod sgd;
 pub mod toy;

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use mnist_report::cli::{self, PartArgs};
 use scratch_numpy_style::bench::{self, BenchArgs};
 use scratch_numpy_style::experiments::{self, Experiment, PART, RunOptions, SEED};
+use scratch_numpy_style::matrix_products::matrix_products;
 use scratch_numpy_style::{gradcheck, toy};
 
 fn long_about() -> String {
@@ -98,7 +99,7 @@ fn train(args: &RunArgs) -> Result<()> {
         data.train.len(),
         data.test.len(),
         start.elapsed().as_secs_f64(),
-        bench::matmul_path()
+        matrix_products()
     );
     let mut outcomes = Vec::new();
     for experiment in &chosen {
