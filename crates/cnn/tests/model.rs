@@ -25,7 +25,7 @@ fn the_cnn_outputs_batch_by_10_and_flattens_1600_features() {
 
     let test = mnist_data::Mnist::load_default().expect("MNIST loads").test;
     let images = images_tensor::<Inner>(&test.images, 0..5, &device);
-    assert_eq!(cnn.features(images.clone()).dims(), [5, 1_600]);
+    assert_eq!(cnn.conv_features(images.clone()).dims(), [5, 1_600]);
     let outputs = cnn.forward(images);
     assert_eq!(outputs.len(), 1, "one head");
     assert_eq!(outputs[0].dims(), [5, 10]);

@@ -27,7 +27,7 @@ fn every_configuration_gives_ten_logits_and_its_hidden_width() {
             config.name
         );
         let last = *config.hidden.last().expect("hidden layers");
-        assert_eq!(model.features(images).dims(), [5, last], "{}", config.name);
+        assert_eq!(model.last_hidden(images).dims(), [5, last], "{}", config.name);
     }
 }
 
@@ -83,8 +83,8 @@ fn leaky_relu_and_dropout_change_the_output() {
     let leaky = leaky_config
         .init::<B>(&device)
         .load_record(leaky.into_record());
-    let a = relu.features(images.clone()).into_data();
-    let b = leaky.features(images).into_data();
+    let a = relu.last_hidden(images.clone()).into_data();
+    let b = leaky.last_hidden(images).into_data();
     assert_ne!(a, b, "LeakyReLU lets negative pre-activations through");
     let with_dropout = MlpConfig::new(vec![64])
         .with_dropout(0.5)

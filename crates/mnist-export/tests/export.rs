@@ -10,7 +10,7 @@ use mnist_export::network::{Array, Network};
 use mnist_export::onnx::{OPSET, Weights, quantize_per_channel};
 use mnist_export::onnx_run::OnnxModel;
 use mnist_export::{ExportArgs, LOGIT_TOLERANCE, course_test_set, metadata, write_onnx};
-use mnist_models::evaluate::{accuracy_all_heads, predict};
+use mnist_models::evaluate::{accuracy_all_heads, predictions};
 use mnist_models::models::{Activation, CnnConfig, MlpConfig, ModelConfig};
 use mnist_train::inference::TrainedModel;
 use prost::Message;
@@ -86,7 +86,7 @@ fn every_model_kind_runs_in_tract_with_burns_logits_at_any_batch_size() {
         let runtime = OnnxModel::load(&path).expect("the file loads in tract");
         assert_eq!(runtime.heads, heads, "{described}");
         assert_eq!(runtime.image, (height, width), "{described}");
-        let burn = predict(&trained.model, &set.images, &Default::default());
+        let burn = predictions(&trained.model, &set.images, &Default::default());
         for batch in [1, 7, 300] {
             let logits = runtime.logits(&set.images, 0..batch).expect("runs");
             assert_eq!(logits.len(), heads);

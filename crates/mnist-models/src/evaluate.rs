@@ -35,7 +35,7 @@ impl Predictions {
 }
 
 /// Runs `model` on every image.
-pub fn predict<B: CnnOps>(model: &Model<B>, images: &Images, device: &B::Device) -> Predictions {
+pub fn predictions<B: CnnOps>(model: &Model<B>, images: &Images, device: &B::Device) -> Predictions {
     let mut labels = Vec::new();
     let mut log_probabilities = Vec::with_capacity(images.count * 10);
     let mut heads = 1;
@@ -87,7 +87,7 @@ pub struct Evaluation {
 }
 
 pub fn evaluate<B: CnnOps>(model: &Model<B>, set: &Dataset, device: &B::Device) -> Evaluation {
-    score(predict(model, &set.images, device), set)
+    score(predictions(model, &set.images, device), set)
 }
 
 /// Loss and accuracy of `predictions` for the images of `set`.

@@ -73,7 +73,7 @@ mod cnn {
         let mut model: Cnn<B> = config.clone().with_conv(ConvMethod::Layers).init(&device);
         model.conv = ConvMethod::Layers;
         let x = Tensor::<B, 4>::random([2, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
-        let grid = |images: Tensor<B, 4>| model.features(images).reshape([2, 64, 5, 5]);
+        let grid = |images: Tensor<B, 4>| model.conv_features(images).reshape([2, 64, 5, 5]);
         let original = grid(x.clone());
         // Each 2×2 pooling halves a shift: 4 pixels are one cell after two
         // blocks. Cells 0–3 of the moved image see what cells 1–4 saw.

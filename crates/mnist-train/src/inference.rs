@@ -16,7 +16,7 @@ use crate::image_input::{ImageInputError, is_image_file, load_digit, load_image}
 use crate::two_digit_image::two_digit_style;
 use mnist_models::CnnOps;
 use mnist_models::TrainBackend;
-use mnist_models::evaluate::{Predictions, predict};
+use mnist_models::evaluate::{Predictions, predictions};
 use mnist_models::models::{Model, ModelConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +174,7 @@ impl<B: CnnOps> TrainedModel<B> {
 
     /// Predicts every image (which must have the model's size).
     pub fn predict(&self, images: &Images, device: &B::Device) -> Predictions {
-        predict(&self.model, images, device)
+        predictions(&self.model, images, device)
     }
 }
 

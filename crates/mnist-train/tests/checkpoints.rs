@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mnist_models::evaluate::predict;
+use mnist_models::evaluate::predictions;
 use mnist_models::models::{CnnConfig, MlpConfig, Model};
 use mnist_train::checkpoint::{CheckpointError, load_model, save_model};
 use mnist_train::inference::TrainedModel;
@@ -18,7 +18,7 @@ fn saved_and_loaded_model_predicts_identically() {
     let device = Default::default();
     let model = Model::from(CnnConfig::new().init::<Inner>(&device));
     let images = &common::mnist().test.take(64).images;
-    let before = predict(&model, images, &device);
+    let before = predictions(&model, images, &device);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.mpk");
     save_model(&model, &path).unwrap();
@@ -29,7 +29,7 @@ fn saved_and_loaded_model_predicts_identically() {
         &device,
     )
     .unwrap();
-    let after = predict(&loaded, images, &device);
+    let after = predictions(&loaded, images, &device);
     assert_eq!(before.log_probabilities, after.log_probabilities);
     assert_eq!(before.labels, after.labels);
 }

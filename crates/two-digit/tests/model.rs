@@ -29,7 +29,7 @@ fn both_models_output_two_batch_by_10_tensors() {
     let cnn = cnn.init::<Inner>(&device);
     // conv1 32·(9+1), conv2 64·(32·9+1), linear 2,880→128, two heads 128→10.
     assert_eq!(cnn.num_params(), 320 + 18_496 + 368_768 + 2 * 1_290);
-    assert_eq!(cnn.features(images.clone()).dims(), [5, 2_880]);
+    assert_eq!(cnn.conv_features(images.clone()).dims(), [5, 2_880]);
     let outputs = cnn.forward(images.clone());
     assert_eq!(outputs.len(), 2, "two heads");
     for head in &outputs {

@@ -84,14 +84,14 @@ impl<B: CnnOps> Cnn<B> {
 
     /// What the heads read: the 128-unit layer's output, `[batch, 128]`.
     pub fn last_hidden(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self.features(images);
+        let x = self.conv_features(images);
         let x = self.hidden.forward(x);
         self.dropout.forward(x)
     }
 
     /// The two conv blocks, flattened: `[batch, flatten_width]` in PyTorch's
     /// order (channel, row, column).
-    pub fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+    pub fn conv_features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         match self.conv {
             ConvMethod::Layers => {
                 // BEGIN EXERCISE p3.cnn

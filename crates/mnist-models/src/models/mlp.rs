@@ -63,7 +63,7 @@ impl MlpConfig {
 impl<B: Backend> Mlp<B> {
     /// Logits, one `[batch, 10]` tensor per head.
     pub fn forward(&self, images: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
-        let features = self.features(images);
+        let features = self.last_hidden(images);
         self.heads
             .iter()
             .map(|head| head.forward(features.clone()))
@@ -71,7 +71,7 @@ impl<B: Backend> Mlp<B> {
     }
 
     /// The last hidden layer's activations, `[batch, width]` (for t-SNE).
-    pub fn features(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+    pub fn last_hidden(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         // BEGIN EXERCISE p2.mlp uses images
         use burn::tensor::activation::{leaky_relu, relu};
         let mut x = images.flatten(1, 3);

@@ -51,7 +51,7 @@ impl<B: CnnOps> Model<B> {
     /// `[batch, width]` (for t-SNE).
     pub fn last_hidden(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         match self {
-            Self::Mlp(mlp) => mlp.features(images),
+            Self::Mlp(mlp) => mlp.last_hidden(images),
             Self::Cnn(cnn) => cnn.last_hidden(images),
         }
     }

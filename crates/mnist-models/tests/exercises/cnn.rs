@@ -17,7 +17,7 @@ fn yours_and_fused(config: &CnnConfig) -> (Cnn<B>, Cnn<B>) {
     // Your layers whatever `init` chose (`has_the_course_layers` checks it).
     yours.conv = ConvMethod::Layers;
     // Burn initialises parameters on first use: use them before copying.
-    let _ = yours.features(images(1, config));
+    let _ = yours.conv_features(images(1, config));
     let mut fused = config
         .clone()
         .with_conv(ConvMethod::Fused)
@@ -37,7 +37,7 @@ fn has_the_course_layers() {
         let (yours, _) = yours_and_fused(&config);
         let x = images(3, &config);
         assert_eq!(
-            yours.features(x.clone()).dims(),
+            yours.conv_features(x.clone()).dims(),
             [3, config.flatten_width()],
             "features() of {}×{} images",
             config.height,
@@ -110,7 +110,7 @@ fn computes_what_the_fused_kernels_compute() {
         let config = config.with_dropout(0.0);
         let (yours, fused) = yours_and_fused(&config);
         let x = images(batch, &config);
-        let difference: f32 = (yours.features(x.clone()) - fused.features(x))
+        let difference: f32 = (yours.conv_features(x.clone()) - fused.conv_features(x))
             .abs()
             .max()
             .into_scalar();
@@ -135,7 +135,7 @@ fn gradients_match_the_fused_kernels() {
     let weights =
         Tensor::<B, 2>::random([3, config.flatten_width()], Distribution::Default, &device);
     let grad_of = |model: &Cnn<B>| {
-        let objective = (model.features(x.clone()) * weights.clone()).sum();
+        let objective = (model.conv_features(x.clone()) * weights.clone()).sum();
         let grads = objective.backward();
         model
             .conv1

@@ -21,7 +21,7 @@ fn gives_one_batch_of_ten_logits_per_head() {
             .last()
             .copied()
             .unwrap_or(config.height * config.width);
-        let features = model.features(images(batch, config.height, config.width));
+        let features = model.last_hidden(images(batch, config.height, config.width));
         assert_eq!(features.dims(), [batch, width], "features() for {config:?}");
     }
 }
@@ -49,7 +49,7 @@ fn hidden_units_are_rectified() {
     let _graded = graded_test::start();
     let device = Default::default();
     let model: Mlp<B> = MlpConfig::new(vec![200, 100]).init(&device);
-    let features = model.features(images(8, 28, 28)).into_data();
+    let features = model.last_hidden(images(8, 28, 28)).into_data();
     let values = features.to_vec::<f32>().expect("f32 features");
     assert!(
         values.iter().all(|&v| v >= 0.0),
@@ -65,7 +65,7 @@ fn hidden_units_are_rectified() {
         .with_activation(Activation::LeakyRelu)
         .init(&device);
     let values = leaky
-        .features(images(8, 28, 28))
+        .last_hidden(images(8, 28, 28))
         .into_data()
         .to_vec::<f32>()
         .expect("f32");
@@ -90,7 +90,7 @@ fn each_hidden_layer_feeds_the_next_through_the_activation() {
         let cut = |k: usize| {
             let mut cut = model.clone();
             cut.hidden.truncate(k);
-            cut.features(x.clone())
+            cut.last_hidden(x.clone())
         };
         assert!(
             max_difference(cut(0), x.clone().reshape([5, 28 * 28])) == 0.0,
@@ -172,13 +172,13 @@ fn dropout_is_used_in_training_only() {
     let model: Mlp<B> = MlpConfig::new(vec![400]).with_dropout(0.5).init(&device);
     let x = images(4, 28, 28);
     let train = model
-        .features(x.clone())
+        .last_hidden(x.clone())
         .into_data()
         .to_vec::<f32>()
         .expect("f32");
     let eval = model
         .valid()
-        .features(x.inner())
+        .last_hidden(x.inner())
         .into_data()
         .to_vec::<f32>()
         .expect("f32");
