@@ -27,7 +27,12 @@ fn every_configuration_gives_ten_logits_and_its_hidden_width() {
             config.name
         );
         let last = *config.hidden.last().expect("hidden layers");
-        assert_eq!(model.last_hidden(images).dims(), [5, last], "{}", config.name);
+        assert_eq!(
+            model.last_hidden(images).dims(),
+            [5, last],
+            "{}",
+            config.name
+        );
     }
 }
 

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::dataset::Dataset;
-use crate::error::{DataError, Result};
-use crate::idx::{self, IdxArray, io_error, plain_or_gz};
+use crate::error::{DataError, Result, io_error};
+use crate::idx::{self, IdxArray, plain_or_gz};
 use crate::parquet::read_parquet;
 
 /// The committed checksum list (`sha256  name` per line), compiled in so a

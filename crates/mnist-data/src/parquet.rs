@@ -26,9 +26,9 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 
 use crate::dataset::{Dataset, Images, Labels};
+use crate::error::io_error;
 use crate::error::{DataError, Result};
 use crate::files::write_bytes_atomically;
-use crate::error::io_error;
 
 const SIDE: usize = 28;
 const PIXELS: usize = SIDE * SIDE;

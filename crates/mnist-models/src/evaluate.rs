@@ -35,7 +35,11 @@ impl Predictions {
 }
 
 /// Runs `model` on every image.
-pub fn predictions<B: CnnOps>(model: &Model<B>, images: &Images, device: &B::Device) -> Predictions {
+pub fn predictions<B: CnnOps>(
+    model: &Model<B>,
+    images: &Images,
+    device: &B::Device,
+) -> Predictions {
     let mut labels = Vec::new();
     let mut log_probabilities = Vec::with_capacity(images.count * 10);
     let mut heads = 1;

@@ -7,9 +7,9 @@
 use std::time::Instant;
 
 use crate::data::Samples;
-use crate::matrix_products::matrix_products;
 use crate::error::Result;
 use crate::experiments::{self, MnistData};
+use crate::matrix_products::matrix_products;
 use crate::network::Mlp;
 use crate::sgd::{Sgd, Trainer};
 
