@@ -106,7 +106,7 @@ impl CnnKernels for Flex {
         let backward = if direct(dims[0]) {
             conv_kernels::conv_block_direct_backward
         } else {
-            conv_kernels::conv_block_patches_backward
+            conv_kernels::conv_block_maxima_backward
         };
         let (x_grad, weight_grad, bias_grad) = backward(
             x.storage(),

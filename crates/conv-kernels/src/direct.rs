@@ -45,12 +45,10 @@ pub fn conv_block_direct(
             |conv, (p, (output, indices))| {
                 let (out_channel, image) = (p / batch, p % batch);
                 let weight = &weight[out_channel * channels * 9..][..channels * 9];
-                conv.fill(0.0);
                 for channel in 0..channels {
                     let plane = &x[(channel * batch + image) * height * width..][..height * width];
-                    for (offset, &w) in weight[channel * 9..][..9].iter().enumerate() {
-                        axpy(conv, w, &plane[(offset / 3) * width + offset % 3..][..run]);
-                    }
+                    let kernel = weight[channel * 9..][..9].try_into().unwrap();
+                    convolve_run(conv, kernel, plane, width, channel > 0);
                 }
                 pool_plane(conv, width, cols, bias[out_channel], output, indices);
             },
@@ -59,10 +57,12 @@ pub fn conv_block_direct(
 }
 
 /// The gradients of [`conv_block_direct`]: of the weight and the bias, and
-/// of the input if `input_grad`. Each plane's pooled gradients are put back
-/// where their maxima were, in a flat run like the forward pass's, and the
-/// weight's gradient for each kernel offset is the run's dot product with
-/// the input shifted by that offset.
+/// of the input if `input_grad`. Only the maxima the pooling passed on
+/// have a gradient: the weight's gradient is the sum, over them, of the
+/// gradient times the 3×3 window under each (nine sums held in registers
+/// per input channel). The input's gradient puts the pooled gradients back
+/// where their maxima were, in a flat run like the forward pass's, and adds
+/// that run times each kernel value, shifted by its offset.
 pub fn conv_block_direct_backward(
     x: &[f32],
     [channels, batch, height, width]: [usize; 4],
@@ -93,23 +93,33 @@ pub fn conv_block_direct_backward(
         .par_chunks_mut(channels * 9)
         .zip(bias_grad.par_iter_mut())
         .enumerate()
-        .for_each_init(
-            || vec![0.0f32; run],
-            |conv_grad, (out_channel, (weight_grad, bias_grad))| {
-                for image in 0..batch {
-                    *bias_grad += unpool(out_channel * batch + image, conv_grad);
-                    for (channel, weight_grad) in weight_grad.chunks_exact_mut(9).enumerate() {
-                        let plane = &x[(channel * batch + image) * plane_in..][..plane_in];
-                        for (offset, w) in weight_grad.iter_mut().enumerate() {
-                            *w += dot(
-                                conv_grad,
-                                &plane[(offset / 3) * width + offset % 3..][..run],
-                            );
-                        }
+        .for_each(|(out_channel, (weight_grad, bias_grad))| {
+            let planes = out_channel * batch..(out_channel + 1) * batch;
+            let pooled = planes.start * plane_out..planes.end * plane_out;
+            let passed = || {
+                indices[pooled.clone()]
+                    .iter()
+                    .zip(&grad[pooled.clone()])
+                    .enumerate()
+                    .filter(|&(_, (&at, _))| at != NO_GRADIENT)
+                    .map(|(i, (&at, &g))| (i / plane_out, at as usize, g))
+            };
+            *bias_grad = passed().map(|(_, _, g)| g).sum();
+            for (channel, weight_grad) in weight_grad.chunks_exact_mut(9).enumerate() {
+                let mut sums = [0.0f32; 9];
+                for (image, at, g) in passed() {
+                    let plane = &x[(channel * batch + image) * plane_in..][..plane_in];
+                    let window = |ky: usize| &plane[at + ky * width..][..3];
+                    let (top, middle, bottom) = (window(0), window(1), window(2));
+                    for k in 0..3 {
+                        sums[k] += g * top[k];
+                        sums[3 + k] += g * middle[k];
+                        sums[6 + k] += g * bottom[k];
                     }
                 }
-            },
-        );
+                weight_grad.copy_from_slice(&sums);
+            }
+        });
     let x_grad = input_grad.then(|| {
         let mut x_grad = vec![0.0; channels * batch * plane_in];
         x_grad.par_chunks_mut(plane_in).enumerate().for_each_init(
@@ -134,6 +144,39 @@ pub fn conv_block_direct_backward(
     (x_grad, weight_grad, bias_grad)
 }
 
+/// The 3×3 convolution of `plane` (rows `width` apart) by `kernel` as one
+/// flat run (`conv`), added to `conv` if `accumulate`. Each output's nine
+/// products are summed in a register and written once.
+fn convolve_run(conv: &mut [f32], kernel: [f32; 9], plane: &[f32], width: usize, accumulate: bool) {
+    struct Convolve<'a>(&'a mut [f32], [f32; 9], &'a [f32], usize, bool);
+    impl pulp::WithSimd for Convolve<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Convolve(conv, [w0, w1, w2, w3, w4, w5, w6, w7, w8], plane, width, accumulate) =
+                self;
+            let run = conv.len();
+            let tap = |ky: usize, kx: usize| &plane[ky * width + kx..][..run];
+            let (t0, t1, t2) = (tap(0, 0), tap(0, 1), tap(0, 2));
+            let (t3, t4, t5) = (tap(1, 0), tap(1, 1), tap(1, 2));
+            let (t6, t7, t8) = (tap(2, 0), tap(2, 1), tap(2, 2));
+            for i in 0..run {
+                let sum = w0 * t0[i]
+                    + w1 * t1[i]
+                    + w2 * t2[i]
+                    + w3 * t3[i]
+                    + w4 * t4[i]
+                    + w5 * t5[i]
+                    + w6 * t6[i]
+                    + w7 * t7[i]
+                    + w8 * t8[i];
+                conv[i] = if accumulate { conv[i] + sum } else { sum };
+            }
+        }
+    }
+    pulp::Arch::new().dispatch(Convolve(conv, kernel, plane, width, accumulate));
+}
+
 // Vector arithmetic for the direct block's loops. Each runs its loop
 // compiled for the widest vector instructions the CPU has (AVX-512, or AVX2
 // and FMA), chosen at run time by `pulp`; the loops are plain Rust that the
@@ -153,35 +196,4 @@ fn axpy(acc: &mut [f32], w: f32, x: &[f32]) {
         }
     }
     pulp::Arch::new().dispatch(Axpy(acc, w, x));
-}
-
-/// Lanes of the partial sums in [`dot`]: separate
-/// accumulators let the compiler use vector instructions, which a single
-/// running sum (a chain of dependent additions) would not.
-const LANES: usize = 16;
-
-/// `Σ a × b`.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    struct Dot<'a>(&'a [f32], &'a [f32]);
-    impl pulp::WithSimd for Dot<'_> {
-        type Output = f32;
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) -> f32 {
-            let (a, b) = (self.0.chunks_exact(LANES), self.1.chunks_exact(LANES));
-            let tail: f32 = a
-                .remainder()
-                .iter()
-                .zip(b.remainder())
-                .map(|(x, y)| x * y)
-                .sum();
-            let mut sums = [0.0f32; LANES];
-            for (a, b) in a.zip(b) {
-                for i in 0..LANES {
-                    sums[i] += a[i] * b[i];
-                }
-            }
-            sums.iter().sum::<f32>() + tail
-        }
-    }
-    pulp::Arch::new().dispatch(Dot(a, b))
 }

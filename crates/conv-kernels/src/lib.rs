@@ -11,7 +11,8 @@
 //! - [`direct`]: one multiply-add per kernel offset over whole planes, for
 //!   inputs of few channels (the images);
 //! - [`patches`]: 3×3 patches times the weight, a matrix product
-//!   ([`matmul`]), for inputs of many channels.
+//!   ([`matmul`]), for inputs of many channels; its backward pass,
+//!   [`maxima`], sums over the pooled maxima alone.
 //!
 //! Both pool with [`pooling`], and split the work across threads with
 //! rayon.
@@ -19,12 +20,14 @@
 pub mod direct;
 pub mod layout;
 pub mod matmul;
+pub mod maxima;
 pub mod patches;
 pub mod pooling;
 
 pub use direct::{conv_block_direct, conv_block_direct_backward};
 pub use layout::swap_leading_dims;
-pub use patches::{conv_block_patches, conv_block_patches_backward};
+pub use maxima::conv_block_maxima_backward;
+pub use patches::conv_block_patches;
 
 /// The index of a pooled output that ReLU zeroed: no gradient flows back.
 pub const NO_GRADIENT: i32 = -1;
@@ -149,32 +152,35 @@ mod tests {
         }
     }
 
-    /// The adjoint of the patches: ⟨im2col(x), g⟩ = ⟨x, col2im(g)⟩.
+    /// The patches of a range of images are those images' columns of the
+    /// whole batch's patches, and each is the 3×3 window under its output.
     #[test]
-    fn col2im_is_the_adjoint_of_im2col() {
+    fn patches_hold_the_windows_under_each_output() {
         let shape @ [channels, batch, height, width] = [2, 3, 6, 8];
         let x = values(channels * batch * height * width, 3);
-        let mut patches = vec![0.0; channels * 9 * batch * 4 * 6];
+        let (rows, cols) = (height - 2, width - 2);
+        let mut patches = vec![0.0; channels * 9 * batch * rows * cols];
         patches::im2col_3x3(&x, shape, 0..batch, &mut patches);
-        let g = values(patches.len(), 4);
-        let mut x_grad = vec![0.0; x.len()];
-        patches::col2im_3x3_add(&g, shape, 0..batch, &mut x_grad);
-        let lhs: f64 = patches.iter().zip(&g).map(|(a, b)| (a * b) as f64).sum();
-        let rhs: f64 = x.iter().zip(&x_grad).map(|(a, b)| (a * b) as f64).sum();
-        assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
-        // An interior pixel is in 9 patches, a corner in 1.
-        let mut ones = vec![0.0; x.len()];
-        patches::col2im_3x3_add(&vec![1.0; patches.len()], shape, 0..batch, &mut ones);
-        assert_eq!((ones[0], ones[8 + 1], ones[2 * 8 + 2]), (1.0, 4.0, 9.0));
-        // The patches of images 1..3 are the last two thirds of the whole.
-        let mut some = vec![0.0; channels * 9 * 2 * 4 * 6];
+        for row in 0..channels * 9 {
+            let (channel, ky, kx) = (row / 9, row % 9 / 3, row % 3);
+            for column in 0..batch * rows * cols {
+                let (image, y, c) = (column / (rows * cols), column / cols % rows, column % cols);
+                let pixel = ((channel * batch + image) * height + y + ky) * width + c + kx;
+                assert_eq!(patches[row * batch * rows * cols + column], x[pixel]);
+            }
+        }
+        let mut some = vec![0.0; channels * 9 * 2 * rows * cols];
         patches::im2col_3x3(&x, shape, 1..3, &mut some);
-        assert_eq!(&some[..2 * 4 * 6], &patches[4 * 6..3 * 4 * 6]);
+        assert_eq!(
+            &some[..2 * rows * cols],
+            &patches[rows * cols..3 * rows * cols]
+        );
     }
 
     /// Both ways of computing the block give its definition's output and
     /// gradients, on shapes that cover odd sides, one image, several
-    /// chunks of images, a last chunk that is short, and no output at all.
+    /// chunks of images, a last chunk that is short, no output at all, and
+    /// patch rows of one block of registers and of one and a part.
     #[test]
     fn both_blocks_equal_the_definition() {
         for shape @ [channels, batch, height, width] in [
@@ -184,6 +190,8 @@ mod tests {
             [4, 11, 12, 12],
             [3, 9, 16, 9],
             [2, 2, 3, 5],
+            [32, 3, 7, 9],
+            [40, 2, 6, 7],
         ] {
             let out = 5;
             let x = values(channels * batch * height * width, 5);
@@ -204,7 +212,7 @@ mod tests {
                 } else {
                     let pooled = conv_block_patches(&x, shape, &weight, &bias);
                     let b = |i| {
-                        conv_block_patches_backward(&x, shape, &weight, &grad, &pooled.indices, i)
+                        conv_block_maxima_backward(&x, shape, &weight, &grad, &pooled.indices, i)
                     };
                     (pooled.clone(), b(true), b(false).0)
                 };

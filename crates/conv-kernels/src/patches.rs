@@ -3,12 +3,11 @@
 //! channels, where the product's inner dimension (`channels × 9`) is long.
 //!
 //! The batch is cut into chunks of a few images, and each thread takes
-//! whole chunks through every step (patches, product, pooling; in the
-//! backward pass unpooling, both gradient products and adding the patches'
-//! gradient back to the pixels) while the chunk's matrices are in its own
-//! cache. Each thread takes an equal share of the chunks, so the threads
-//! meet once per pass, to put their shares together, and each thread's
-//! working matrices are allocated once and kept from call to call.
+//! whole chunks through every step (patches, product, pooling) while the
+//! chunk's matrices are in its own cache. Each thread takes an equal share
+//! of the chunks, so the threads meet once, to put their shares together,
+//! and each thread's working matrices are allocated once and kept from call
+//! to call. The backward pass needs no patches: [`crate::maxima`].
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -16,7 +15,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::matmul::{MatRef, matmul};
-use crate::pooling::{pool_plane, unpool_plane};
+use crate::pooling::pool_plane;
 use crate::{NO_GRADIENT, Pooled};
 
 /// About how many patch columns (images × output positions) a chunk has:
@@ -76,39 +75,6 @@ pub fn im2col_3x3(
             for y in 0..rows {
                 let source = &plane[(y + ky) * width + kx..][..cols];
                 patch_row[(i * rows + y) * cols..][..cols].copy_from_slice(source);
-            }
-        }
-    }
-}
-
-/// The adjoint of [`im2col_3x3`]: each value of `patches` (the patches of
-/// `images`) is added to the pixel of `x_grad` (`[channels, batch, height,
-/// width]`) it was copied from.
-pub fn col2im_3x3_add(
-    patches: &[f32],
-    [channels, batch, height, width]: [usize; 4],
-    images: Range<usize>,
-    x_grad: &mut [f32],
-) {
-    let (rows, cols) = (height - 2, width - 2);
-    let row_len = images.len() * rows * cols;
-    if row_len == 0 {
-        return;
-    }
-    for (row, patch_row) in patches[..channels * 9 * row_len]
-        .chunks_exact(row_len)
-        .enumerate()
-    {
-        let (channel, offset) = (row / 9, row % 9);
-        let (ky, kx) = (offset / 3, offset % 3);
-        for (i, image) in images.clone().enumerate() {
-            let plane = &mut x_grad[(channel * batch + image) * height * width..][..height * width];
-            for y in 0..rows {
-                let target = &mut plane[(y + ky) * width + kx..][..cols];
-                let source = &patch_row[(i * rows + y) * cols..][..cols];
-                for (t, s) in target.iter_mut().zip(source) {
-                    *t += s;
-                }
             }
         }
     }
@@ -184,87 +150,6 @@ pub fn conv_block_patches(
     }
 }
 
-/// The gradients of [`conv_block_patches`], from the output's gradient
-/// `grad` and the pooling's `indices`: of the input (if `input_grad`), the
-/// weight and the bias. With `conv_grad` the convolution's gradient (the
-/// pooled gradients put back at their maxima), the weight's is `conv_grad ×
-/// patchesᵀ` and the patches' is `weightᵀ × conv_grad`.
-pub fn conv_block_patches_backward(
-    x: &[f32],
-    shape @ [channels, batch, height, width]: [usize; 4],
-    weight: &[f32],
-    grad: &[f32],
-    indices: &[i32],
-    input_grad: bool,
-) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
-    let patch = channels * 9;
-    let out = weight.len() / patch.max(1);
-    let (rows, cols) = (height - 2, width - 2);
-    let plane_out = (rows / 2) * (cols / 2);
-    if plane_out == 0 {
-        // No output, so no gradient.
-        let x_grad = input_grad.then(|| vec![0.0; x.len()]);
-        return (x_grad, vec![0.0; weight.len()], vec![0.0; out]);
-    }
-    let weight = MatRef::new(weight, [out, patch]);
-    struct Part {
-        weight_grad: Vec<f32>,
-        bias_grad: Vec<f32>,
-        x_grad: Option<Vec<f32>>,
-    }
-    let parts: Vec<Part> = shares(batch, rows * cols)
-        .into_par_iter()
-        .map(|Share { images, chunks }| {
-            let mut part = Part {
-                weight_grad: vec![0.0; out * patch],
-                bias_grad: vec![0.0; out],
-                x_grad: input_grad.then(|| vec![0.0; channels * images.len() * height * width]),
-            };
-            with_scratch(|scratch| {
-                for chunk in chunks {
-                    let n = chunk.len() * rows * cols;
-                    scratch.conv.resize(out * n, 0.0);
-                    for (p, conv_grad) in scratch.conv.chunks_exact_mut(rows * cols).enumerate() {
-                        let (o, image) = (p / chunk.len(), chunk.start + p % chunk.len());
-                        let span =
-                            (o * batch + image) * plane_out..(o * batch + image + 1) * plane_out;
-                        part.bias_grad[o] +=
-                            unpool_plane(&grad[span.clone()], &indices[span], conv_grad);
-                    }
-                    let conv_grad = MatRef::new(&scratch.conv, [out, n]);
-                    scratch.patches.resize(patch * n, 0.0);
-                    im2col_3x3(x, shape, chunk.clone(), &mut scratch.patches);
-                    let patches = MatRef::new(&scratch.patches, [patch, n]);
-                    matmul(&mut part.weight_grad, conv_grad, patches.t(), true);
-                    if let Some(x_grad) = &mut part.x_grad {
-                        // The patches are no longer needed: their gradient
-                        // takes their place.
-                        matmul(&mut scratch.patches, weight.t(), conv_grad, false);
-                        let share_shape = [channels, images.len(), height, width];
-                        let in_share = chunk.start - images.start..chunk.end - images.start;
-                        col2im_3x3_add(&scratch.patches, share_shape, in_share, x_grad);
-                    }
-                }
-            });
-            part
-        })
-        .collect();
-    let mut weight_grad = vec![0.0; out * patch];
-    let mut bias_grad = vec![0.0; out];
-    for part in &parts {
-        add(&mut weight_grad, &part.weight_grad);
-        add(&mut bias_grad, &part.bias_grad);
-    }
-    let x_grad = input_grad.then(|| {
-        gather(
-            parts.iter().filter_map(|p| p.x_grad.as_deref()),
-            channels,
-            batch * height * width,
-        )
-    });
-    (x_grad, weight_grad, bias_grad)
-}
-
 /// Chunks of `[leading, images of the chunk, …]` put together as
 /// `[leading, all images, …]` (`per_leading` values per leading index).
 fn gather<'a, T: Copy + Default + 'a>(
@@ -285,10 +170,4 @@ fn gather<'a, T: Copy + Default + 'a>(
         }
     }
     whole
-}
-
-fn add(sum: &mut [f32], x: &[f32]) {
-    for (s, x) in sum.iter_mut().zip(x) {
-        *s += x;
-    }
 }

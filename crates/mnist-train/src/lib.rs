@@ -1,21 +1,19 @@
 //! The training core shared by the Burn parts of the curriculum (`fc-tuning`,
-//! `cnn`, `two-digit`): written once, generic over Burn's backends. A part
-//! calls [`run::run`] with its model, data and `--backend`; the rest follows
-//! from there:
+//! `cnn`, `two-digit`): written once, generic over Burn's backends. The
+//! models, loss, batches, optimiser and training step are
+//! `mnist_models`'; this crate runs them. A part calls [`run::run`] with its
+//! model, data and `--backend`; the rest follows from there:
 //!
-//! - [`models`]: the MLP and the CNN, and [`models::Model`], either of them;
-//! - [`config`]: hyper-parameters (`#[derive(Config)]`);
-//! - [`run`] → [`train`]: one run, and the training loop ([`batch`],
-//!   [`loss`], [`optimizer`]);
-//! - [`evaluate`]: accuracy, loss and predictions;
+//! - [`run`] → [`train`]: one run, and the training loop;
 //! - [`checkpoint`]: best and last checkpoints, `--resume`;
-//! - [`export`]: a trained model in other frameworks' formats;
-//! - [`backend`]: `--backend` picks a backend type at run time;
-//! - [`ops`]: the CNN's fused conv blocks, the fast path on the CPU;
-//! - [`cli`], [`predict`], [`eval`], [`bench`], [`inference`], [`export`]:
-//!   what every part's command line shares ([`image_input`] and
-//!   [`two_digit_image`]: pictures made to look like the parts' images).
+//! - [`backend`]: `--backend` picks a backend type at run time
+//!   ([`allocator`]: freed memory kept for the next step on the CPU);
+//! - [`cli`], [`predict`], [`eval`], [`bench`], [`inference`]: what every
+//!   part's command line shares ([`image_input`] and [`two_digit_image`]:
+//!   pictures made to look like the parts' images; [`pytorch_reference`]:
+//!   PyTorch's step, timed in turn with ours).
 
+pub mod allocator;
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;

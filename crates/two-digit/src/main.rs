@@ -168,7 +168,7 @@ fn bench(args: Bench) -> anyhow::Result<()> {
         data: &data.train,
         batch_size: two_digit::training().batch_size,
         epoch_images: data.train.len(),
-        pytorch_script: "crates/two-digit/reference/two_digit_step.py",
+        pytorch_script: "crates/two-digit/reference/two_digit.py",
     }
     .print(&args.timing)?;
     Ok(())

@@ -1,8 +1,16 @@
-"""Part 4's two-headed networks in PyTorch, the course's own framework: the raw
-training step, for paired comparisons with `two-digit bench` on the same
-machine (needs torch, numpy).
+"""Part 4's two-headed networks in PyTorch, the course's own framework: a
+reference for paired comparisons with the Burn part on the same machine
+(needs torch, numpy).
 
-    python two_digit_step.py step [STEPS] [--rounds R] [--device DEVICE] [--json]
+    python two_digit.py full SEED... [--epochs N] [--data PREFIX] [--device DEVICE]
+                                       the course run of the CNN, once per
+                                       seed: 36,000 composed images, 30
+                                       epochs (or N), each epoch validated
+                                       on the last 4,000, the final model
+                                       tested on the 4,000 test images;
+                                       prints each head's accuracy, both
+                                       right, and seconds per epoch
+    python two_digit.py step [STEPS] [--rounds R] [--device DEVICE] [--json]
                                        the raw step of each model on one batch
                                        of 64 two-digit images: median of 3
                                        rounds of STEPS steps (default 50),
@@ -10,7 +18,7 @@ machine (needs torch, numpy).
                                        optimiser, and the epoch of 562 steps
                                        (`bench` runs it in turn with its own
                                        rounds)
-    python two_digit_step.py evaluate FILE PREFIX
+    python two_digit.py evaluate FILE PREFIX
                                        the Burn part's trained model,
                                        exported to safetensors in PyTorch's
                                        layout, loaded into its network below
@@ -19,16 +27,26 @@ machine (needs torch, numpy).
                                        PREFIX: accuracy of each head, and of
                                        both right
 
-The course's 4,000 test images are composed by the Rust side (seed 1, from
-MNIST's test split); `mnist-data compose` writes them as IDX:
+The course's images are composed by the Rust side (seed 1; 40,000 from
+MNIST's training split, 4,000 from its test split); `mnist-data compose`
+writes them as IDX, where `full` reads them (PREFIX-train, PREFIX-test;
+PREFIX is /tmp/two-digit unless given):
+
+    cargo run --release -p mnist-data -- compose --split train --count 40000 --out /tmp/two-digit-train
+    cargo run --release -p mnist-data -- compose --split test --out /tmp/two-digit-test
+    OMP_NUM_THREADS=1 python crates/two-digit/reference/two_digit.py full 1 2 3 4 5
+
+and `evaluate` tests an exported model on them:
 
     cargo run -p mnist-data -- compose --out /tmp/two-digit-test
     cargo run --release -p mnist-export -- --part two-digit --pytorch /tmp/two-digit-cnn.safetensors
-    python crates/two-digit/reference/two_digit_step.py evaluate \
+    python crates/two-digit/reference/two_digit.py evaluate \
         /tmp/two-digit-cnn.safetensors /tmp/two-digit-test
 """
+import argparse
 import gzip
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,12 +109,7 @@ def time_step(make_model, steps, device):
     model = make_model().to(device)
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, first, second = (t.to(device) for t in two_digit_batch())
-
-    def loss_of(m):
-        out1, out2 = m(x)
-        return (F.cross_entropy(out1, first) + F.cross_entropy(out2, second)) / 2
-
-    return time_raw_step(model, sgd, loss_of, steps, device)
+    return time_raw_step(model, sgd, lambda m: loss_of(m, x, first, second), steps, device)
 
 
 def read_idx(path):
@@ -115,14 +128,60 @@ def composed_set(prefix):
         paths = [Path(f"{prefix}-{name}{gz}") for gz in ("", ".gz")]
         path = next((p for p in paths if p.is_file()), None)
         if path is None:
+            split = "--split train --count 40000 " if str(prefix).endswith("-train") else ""
             raise SystemExit(f"error: no {paths[0]} (nor .gz): write it with "
-                             f"`cargo run -p mnist-data -- compose --out {prefix}`")
+                             f"`cargo run -p mnist-data -- compose {split}--out {prefix}`")
         found.append(read_idx(path))
     images, labels = found
     if images.shape[1:] != (42, 28) or labels.shape != (len(images), 2):
         raise SystemExit(f"error: {prefix}: images {images.shape} and labels {labels.shape} "
                          "are not a two-digit set (n×42×28, n×2)")
     return torch.tensor(images.astype(np.float32) / 255).reshape(-1, 1, 42, 28), labels
+
+
+def loss_of(model, x, first, second):
+    """The mean of the two heads' cross-entropies."""
+    out1, out2 = model(x)
+    return (F.cross_entropy(out1, first) + F.cross_entropy(out2, second)) / 2
+
+
+def accuracies(model, images, labels):
+    """Accuracy (%) of `model` on `images` (500 at a time): (first digit,
+    second digit, both)."""
+    model.eval()
+    with torch.no_grad():
+        outputs = [model(batch) for batch in images.split(500)]
+    first, second = (torch.cat(head).cpu() for head in zip(*outputs))
+    right = np.stack([first.argmax(1).numpy(), second.argmax(1).numpy()], 1) == labels
+    return 100 * right[:, 0].mean(), 100 * right[:, 1].mean(), 100 * right.all(1).mean()
+
+
+def train(seed, epochs, prefix, device="cpu"):
+    """The course's run of the CNN: the first 36,000 of the 40,000 composed
+    training images in a new order each epoch, batches of 64, SGD lr 0.01,
+    momentum 0.9; each epoch validated on the last 4,000 at batch 500 (as
+    the Burn part's epoch line counts it). Returns the model after the last
+    epoch and seconds per epoch."""
+    torch.manual_seed(seed)
+    images, labels = composed_set(f"{prefix}-train")
+    x, y = images[:36_000].to(device), torch.tensor(labels[:36_000].astype(np.int64)).to(device)
+    held_out = images[36_000:].to(device), labels[36_000:]
+    model = cnn().to(device)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    seconds = []
+    for _ in range(epochs):
+        start = time.time()
+        model.train()
+        order = torch.randperm(len(x), device=device)
+        for i in range(0, len(x) - BATCH + 1, BATCH):
+            b = order[i:i + BATCH]
+            loss = loss_of(model, x[b], y[b, 0], y[b, 1])
+            sgd.zero_grad()
+            loss.backward()
+            sgd.step()
+        accuracies(model, *held_out)
+        seconds.append(time.time() - start)
+    return model, seconds
 
 
 def evaluate(path, prefix):
@@ -137,14 +196,7 @@ def evaluate(path, prefix):
                 return make_model()
         return f"holds {config}, not one of Part 4's two networks"
 
-    model = load_exported(path, build)
-    images, labels = composed_set(prefix)
-    model.eval()
-    with torch.no_grad():
-        outputs = [model(batch) for batch in images.split(500)]
-    first, second = (torch.cat(head) for head in zip(*outputs))
-    right = np.stack([first.argmax(1).numpy(), second.argmax(1).numpy()], 1) == labels
-    return 100 * right[:, 0].mean(), 100 * right[:, 1].mean(), 100 * right.all(1).mean()
+    return accuracies(load_exported(path, build), *composed_set(prefix))
 
 
 if __name__ == "__main__":
@@ -158,4 +210,19 @@ if __name__ == "__main__":
                   for name, make in (("cnn", cnn), ("mlp", mlp))]
         step_command(sys.argv[2:], models, BATCH, STEPS_PER_EPOCH)
         sys.exit()
-    sys.exit(__doc__)
+    if sys.argv[1:2] != ["full"]:
+        sys.exit(__doc__)
+    parser = argparse.ArgumentParser(prog="two_digit.py full")
+    parser.add_argument("seeds", nargs="*", type=int, default=[1])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--data", default="/tmp/two-digit")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(sys.argv[2:])
+    test = composed_set(f"{args.data}-test")
+    for seed in args.seeds:
+        model, seconds = train(seed, args.epochs, args.data, args.device)
+        first, second, both = accuracies(model, test[0].to(args.device), test[1])
+        print(f"seed {seed}: first digit {first:.2f} %, second {second:.2f} %, both {both:.2f} % "
+              f"on {len(test[1]):,} test images after {args.epochs} epoch(s); "
+              f"epoch {np.median(seconds):.1f} s (median), {args.device}, "
+              f"threads {torch.get_num_threads()}", flush=True)
