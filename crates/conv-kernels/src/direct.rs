@@ -47,7 +47,7 @@ pub fn conv_block_direct(
                 let weight = &weight[out_channel * channels * 9..][..channels * 9];
                 for channel in 0..channels {
                     let plane = &x[(channel * batch + image) * height * width..][..height * width];
-                    let kernel = weight[channel * 9..][..9].try_into().unwrap();
+                    let kernel = std::array::from_fn(|k| weight[channel * 9 + k]);
                     convolve_run(conv, kernel, plane, width, channel > 0);
                 }
                 pool_plane(conv, width, cols, bias[out_channel], output, indices);

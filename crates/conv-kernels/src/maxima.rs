@@ -235,7 +235,7 @@ fn sum_of_scaled_rows<'a>(rows: impl Iterator<Item = (&'a [f32], f32)> + Clone, 
         if let Ok(sum) = <&mut [f32; ROW_BLOCK]>::try_from(&mut *sum) {
             let mut acc = [0.0f32; ROW_BLOCK];
             for (row, g) in rows.clone() {
-                let row: &[f32; ROW_BLOCK] = row[start..][..ROW_BLOCK].try_into().unwrap();
+                let row = &row[start..][..ROW_BLOCK];
                 for (a, v) in acc.iter_mut().zip(row) {
                     *a += g * v;
                 }
