@@ -199,7 +199,6 @@ where
 /// operation would be handed to those threads and waited for, two context
 /// switches per operation, hundreds per training step.
 fn on_cpu_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    crate::allocator::keep_freed_memory();
     rayon::scope(|_| work())
 }
 

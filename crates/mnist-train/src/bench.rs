@@ -55,6 +55,7 @@ pub fn time_steps<B: TrainBackend>(
     steps: usize,
     device: &B::Device,
 ) -> StepTimes {
+    crate::allocator::keep_freed_memory();
     B::seed(device, 1);
     let model = config.init::<B>(device);
     let training = TrainingConfig::new(OptimizerConfig::sgd(0.01, 0.9, true))

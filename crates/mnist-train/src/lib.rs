@@ -6,8 +6,8 @@
 //!
 //! - [`run`] → [`train`]: one run, and the training loop;
 //! - [`checkpoint`]: best and last checkpoints, `--resume`;
-//! - [`backend`]: `--backend` picks a backend type at run time
-//!   ([`allocator`]: freed memory kept for the next step on the CPU);
+//! - [`backend`]: `--backend` picks a backend type at run time;
+//! - [`allocator`]: freed memory kept for the next training step;
 //! - [`cli`], [`predict`], [`eval`], [`bench`], [`inference`]: what every
 //!   part's command line shares ([`image_input`] and [`two_digit_image`]:
 //!   pictures made to look like the parts' images; [`pytorch_reference`]:

@@ -77,6 +77,7 @@ pub fn train<B: TrainBackend>(
     options: &TrainOptions,
     device: &B::Device,
 ) -> Result<Trained<Model<B::InnerBackend>>, TrainError> {
+    crate::allocator::keep_freed_memory();
     let start = Instant::now();
     let batch_size = config.batch_size;
     // As in the course, the last incomplete batch is dropped.
