@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::pooling::{pool_plane, unpool_plane};
+use crate::pooling::{for_each_passed, pool_plane, unpool_plane};
 use crate::{NO_GRADIENT, Pooled};
 
 /// The whole block, `relu(max_pool_2x2(conv3x3(x) + bias))`, computed
@@ -94,20 +94,17 @@ pub fn conv_block_direct_backward(
         .zip(bias_grad.par_iter_mut())
         .enumerate()
         .for_each(|(out_channel, (weight_grad, bias_grad))| {
-            let planes = out_channel * batch..(out_channel + 1) * batch;
-            let pooled = planes.start * plane_out..planes.end * plane_out;
-            let passed = || {
-                indices[pooled.clone()]
-                    .iter()
-                    .zip(&grad[pooled.clone()])
-                    .enumerate()
-                    .filter(|&(_, (&at, _))| at != NO_GRADIENT)
-                    .map(|(i, (&at, &g))| (i / plane_out, at as usize, g))
-            };
-            *bias_grad = passed().map(|(_, _, g)| g).sum();
+            let pooled = out_channel * batch * plane_out..(out_channel + 1) * batch * plane_out;
+            // Each output that passed a gradient: its image, where its
+            // maximum is, and its gradient.
+            let mut passed = Vec::new();
+            for_each_passed(&grad[pooled.clone()], &indices[pooled], |i, at, g| {
+                passed.push((i / plane_out, at, g));
+            });
+            *bias_grad = passed.iter().map(|&(_, _, g)| g).sum();
             for (channel, weight_grad) in weight_grad.chunks_exact_mut(9).enumerate() {
                 let mut sums = [0.0f32; 9];
-                for (image, at, g) in passed() {
+                for &(image, at, g) in &passed {
                     let plane = &x[(channel * batch + image) * plane_in..][..plane_in];
                     let window = |ky: usize| &plane[at + ky * width..][..3];
                     let (top, middle, bottom) = (window(0), window(1), window(2));

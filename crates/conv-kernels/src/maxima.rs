@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use crate::NO_GRADIENT;
+use crate::pooling::for_each_passed;
 
 /// The gradients of the block whose pooled output has gradient `grad` and
 /// whose pooling recorded `indices` (both `[out, batch, pooled rows, pooled
@@ -112,11 +112,9 @@ impl Block<'_> {
     fn for_each_passed(&self, o: usize, image: usize, mut f: impl FnMut(usize, f32)) {
         let batch = self.shape[1];
         let span = (o * batch + image) * self.plane_out..(o * batch + image + 1) * self.plane_out;
-        for (&at, &g) in self.indices[span.clone()].iter().zip(&self.grad[span]) {
-            if at != NO_GRADIENT {
-                f(at as usize, g);
-            }
-        }
+        for_each_passed(&self.grad[span.clone()], &self.indices[span], |_, at, g| {
+            f(at, g)
+        });
     }
 }
 

@@ -78,6 +78,18 @@ pub(crate) fn unpool_plane(grad: &[f32], indices: &[i32], conv_grad: &mut [f32])
     bias_grad
 }
 
+/// Calls `f` with each pooled output of `indices` (any number of planes)
+/// that passed a gradient on: its place in `indices`, where its maximum is
+/// in its convolution plane, and its gradient (from `grad`).
+#[inline(always)]
+pub(crate) fn for_each_passed(grad: &[f32], indices: &[i32], mut f: impl FnMut(usize, usize, f32)) {
+    for (i, (&at, &g)) in indices.iter().zip(grad).enumerate() {
+        if at != NO_GRADIENT {
+            f(i, at as usize, g);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
