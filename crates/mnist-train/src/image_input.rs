@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, ImageFormat, Luma};
+use image::{DynamicImage, GrayImage, ImageFormat, Luma};
 
 /// A pixel counts as ink above this level (of 255) when cropping.
 pub(crate) const INK: u8 = 32;
@@ -193,7 +193,7 @@ pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
         ((w as f32 * scale).round() as u32).clamp(1, 20),
         ((h as f32 * scale).round() as u32).clamp(1, 20),
     );
-    let digit = imageops::resize(&crop, sw, sh, FilterType::Triangle);
+    let digit = resized(crop, sw, sh);
     // Centre of mass of the ink → centre of the 28×28 field.
     let (mut mass, mut cx, mut cy) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y, p) in digit.enumerate_pixels() {
@@ -212,23 +212,44 @@ pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
     Some(field.into_raw())
 }
 
+/// `gray` resized to `width`×`height` with a triangle (bilinear) filter.
+/// Called through `DynamicImage`, the resampling loop is the `image`
+/// crate's own instance, optimised in every profile, rather than one
+/// compiled in this crate, which test builds barely optimise.
+pub(crate) fn resized(gray: GrayImage, width: u32, height: u32) -> GrayImage {
+    DynamicImage::ImageLuma8(gray)
+        .resize_exact(width, height, FilterType::Triangle)
+        .into_luma8()
+}
+
+// The loops over pixels below walk rows of the raw buffer rather than
+// `enumerate_pixels`: they run on every drawing the page sends, and the
+// per-pixel iterator is slow where this crate is built unoptimised.
+
 /// The image with its ink bright on a dark background, inverted if its
 /// background is light.
 pub(crate) fn ink_bright(gray: &GrayImage) -> GrayImage {
     let mut gray = gray.clone();
     if background_is_light(&gray) {
-        imageops::invert(&mut gray);
+        for p in gray.iter_mut() {
+            *p = 255 - *p;
+        }
     }
     gray
 }
 
 /// The image cropped to its ink's bounding box; `None` if it has no ink.
 pub(crate) fn crop_to_ink(gray: &GrayImage) -> Option<GrayImage> {
+    let (w, h) = gray.dimensions();
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in gray.enumerate_pixels() {
-        if p[0] > INK {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
+    for (y, row) in (0..h).zip(gray.chunks_exact(w as usize)) {
+        let Some(first) = row.iter().position(|&p| p > INK) else {
+            continue;
+        };
+        let last = row.iter().rposition(|&p| p > INK).unwrap_or(first);
+        // Row lengths are image widths, which are u32.
+        let (first, last) = (first as u32, last as u32);
+        (x0, y0, x1, y1) = (x0.min(first), y0.min(y), x1.max(last), y1.max(y));
     }
     if x0 > x1 {
         return None;
@@ -238,14 +259,29 @@ pub(crate) fn crop_to_ink(gray: &GrayImage) -> Option<GrayImage> {
 
 /// True when the border is mostly light: a dark digit on white paper.
 fn background_is_light(gray: &GrayImage) -> bool {
-    let (w, h) = gray.dimensions();
-    let border = gray
-        .enumerate_pixels()
-        .filter(|(x, y, _)| *x == 0 || *y == 0 || *x + 1 == w || *y + 1 == h);
-    let (sum, count) = border.fold((0u64, 0u64), |(s, c), (_, _, p)| {
-        (s + u64::from(p[0]), c + 1)
-    });
-    count > 0 && sum / count > 127
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    if w == 0 || h == 0 {
+        return false;
+    }
+    let pixels: &[u8] = gray;
+    let rows = pixels.chunks_exact(w);
+    let (first, last) = (&pixels[..w], &pixels[(h - 1) * w..]);
+    // Top and bottom rows whole, then the two ends of each row between.
+    let mut sum: u64 = first.iter().map(|&p| u64::from(p)).sum();
+    let mut count = w as u64;
+    if h > 1 {
+        sum += last.iter().map(|&p| u64::from(p)).sum::<u64>();
+        count += w as u64;
+    }
+    for row in rows.skip(1).take(h.saturating_sub(2)) {
+        sum += u64::from(row[0]);
+        count += 1;
+        if w > 1 {
+            sum += u64::from(row[w - 1]);
+            count += 1;
+        }
+    }
+    sum / count > 127
 }
 
 fn read_error(path: &Path, e: impl std::fmt::Display) -> ImageInputError {
