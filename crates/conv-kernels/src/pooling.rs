@@ -12,8 +12,8 @@ use crate::NO_GRADIENT;
 /// Pools the first `cols` columns of a plane whose rows are `stride` apart
 /// into `output` and `indices` (`pooled_rows × cols / 2`): `relu(max +
 /// bias)` of each 2×2 window, and where in `plane` its maximum is, or
-/// [`NO_GRADIENT`].
-#[inline(always)]
+/// [`NO_GRADIENT`]. Compiled for the widest vector instructions the CPU
+/// has, chosen at run time, where the compiler vectorises the row loop.
 pub(crate) fn pool_plane(
     plane: &[f32],
     stride: usize,
@@ -22,28 +22,37 @@ pub(crate) fn pool_plane(
     output: &mut [f32],
     indices: &mut [i32],
 ) {
-    let pooled_cols = cols / 2;
-    for (y, (output, indices)) in output
-        .chunks_exact_mut(pooled_cols)
-        .zip(indices.chunks_exact_mut(pooled_cols))
-        .enumerate()
-    {
-        let upper = &plane[2 * y * stride..][..2 * pooled_cols];
-        let lower = &plane[(2 * y + 1) * stride..][..2 * pooled_cols];
-        for x in 0..pooled_cols {
-            let window = [
-                upper[2 * x],
-                upper[2 * x + 1],
-                lower[2 * x],
-                lower[2 * x + 1],
-            ];
-            let (max, dy, dx) = max_of_four(window);
-            let value = max + bias;
-            let at = ((2 * y + dy) * stride + 2 * x + dx) as i32;
-            output[x] = value.max(0.0);
-            indices[x] = if value > 0.0 { at } else { NO_GRADIENT };
+    struct Pool<'a>(&'a [f32], usize, usize, f32, &'a mut [f32], &'a mut [i32]);
+    impl pulp::WithSimd for Pool<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Pool(plane, stride, cols, bias, output, indices) = self;
+            let pooled_cols = cols / 2;
+            for (y, (output, indices)) in output
+                .chunks_exact_mut(pooled_cols)
+                .zip(indices.chunks_exact_mut(pooled_cols))
+                .enumerate()
+            {
+                let upper = &plane[2 * y * stride..][..2 * pooled_cols];
+                let lower = &plane[(2 * y + 1) * stride..][..2 * pooled_cols];
+                for x in 0..pooled_cols {
+                    let window = [
+                        upper[2 * x],
+                        upper[2 * x + 1],
+                        lower[2 * x],
+                        lower[2 * x + 1],
+                    ];
+                    let (max, dy, dx) = max_of_four(window);
+                    let value = max + bias;
+                    let at = ((2 * y + dy) * stride + 2 * x + dx) as i32;
+                    output[x] = value.max(0.0);
+                    indices[x] = if value > 0.0 { at } else { NO_GRADIENT };
+                }
+            }
         }
     }
+    pulp::Arch::new().dispatch(Pool(plane, stride, cols, bias, output, indices));
 }
 
 /// The largest of a 2×2 window `[a, b, c, d]` (rows `a b`, `c d`) and its
