@@ -320,6 +320,59 @@ mod tests {
         image
     }
 
+    /// Images of every small shape, with pixels from a fixed sequence that
+    /// crosses both the ink level and mid-grey.
+    fn small_images() -> impl Iterator<Item = GrayImage> {
+        (1..7u32).flat_map(|w| {
+            (1..7u32).flat_map(move |h| {
+                (0..12u32).map(move |k| {
+                    GrayImage::from_fn(w, h, |x, y| {
+                        let v = (x * 7 + y * 13 + k * 29) * (k % 5 + 1) % 256;
+                        // Some images have no ink at all.
+                        Luma([if k % 6 == 0 {
+                            (v % u32::from(INK)) as u8
+                        } else {
+                            v as u8
+                        }])
+                    })
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn the_crop_and_the_background_agree_with_their_per_pixel_definitions() {
+        for gray in small_images() {
+            let (w, h) = gray.dimensions();
+            let ink: Vec<(u32, u32)> = gray
+                .enumerate_pixels()
+                .filter(|(_, _, p)| p[0] > INK)
+                .map(|(x, y, _)| (x, y))
+                .collect();
+            let expected = (!ink.is_empty()).then(|| {
+                let x0 = ink.iter().map(|p| p.0).min().unwrap_or(0);
+                let x1 = ink.iter().map(|p| p.0).max().unwrap_or(0);
+                let y0 = ink.iter().map(|p| p.1).min().unwrap_or(0);
+                let y1 = ink.iter().map(|p| p.1).max().unwrap_or(0);
+                imageops::crop_imm(&gray, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image()
+            });
+            assert_eq!(crop_to_ink(&gray), expected, "{w}x{h}: {:?}", gray.as_raw());
+
+            let border: Vec<u64> = gray
+                .enumerate_pixels()
+                .filter(|(x, y, _)| *x == 0 || *y == 0 || *x + 1 == w || *y + 1 == h)
+                .map(|(_, _, p)| u64::from(p[0]))
+                .collect();
+            let light = border.iter().sum::<u64>() / border.len() as u64 > 127;
+            assert_eq!(
+                background_is_light(&gray),
+                light,
+                "{w}x{h}: {:?}",
+                gray.as_raw()
+            );
+        }
+    }
+
     #[test]
     fn black_ink_on_a_transparent_background_is_ink_on_paper() {
         let on_paper = digit_from_bytes(&png(seven(Rgba([255, 255, 255, 255]))), 1000);
