@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, GrayImage, ImageFormat, Luma};
+use image::{GrayImage, ImageFormat, Luma};
 
 /// A pixel counts as ink above this level (of 255) when cropping.
 pub(crate) const INK: u8 = 32;
@@ -193,7 +193,7 @@ pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
         ((w as f32 * scale).round() as u32).clamp(1, 20),
         ((h as f32 * scale).round() as u32).clamp(1, 20),
     );
-    let digit = resized(crop, sw, sh);
+    let digit = imageops::resize(&crop, sw, sh, FilterType::Triangle);
     // Centre of mass of the ink → centre of the 28×28 field.
     let (mut mass, mut cx, mut cy) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y, p) in digit.enumerate_pixels() {
@@ -210,16 +210,6 @@ pub fn mnist_style(gray: &GrayImage) -> Option<Vec<u8>> {
     let mut field = GrayImage::from_pixel(28, 28, Luma([0]));
     imageops::overlay(&mut field, &digit, left, top);
     Some(field.into_raw())
-}
-
-/// `gray` resized to `width`×`height` with a triangle (bilinear) filter.
-/// Called through `DynamicImage`, the resampling loop is the `image`
-/// crate's own instance, optimised in every profile, rather than one
-/// compiled in this crate, which test builds barely optimise.
-pub(crate) fn resized(gray: GrayImage, width: u32, height: u32) -> GrayImage {
-    DynamicImage::ImageLuma8(gray)
-        .resize_exact(width, height, FilterType::Triangle)
-        .into_luma8()
 }
 
 // The loops over pixels below walk rows of the raw buffer rather than
