@@ -9,6 +9,7 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
+use super::sgd::{self, SgdMomentum, Updated};
 use super::{CnnKernels, ConvBlockGrads, burn_ops};
 use conv_kernels::Pooled;
 
@@ -122,5 +123,33 @@ impl CnnKernels for Flex {
             weight: flex(weight_grad, weight_shape),
             bias: flex(bias_grad, [out]),
         }
+    }
+
+    /// The update in one pass over the values, in place where the
+    /// parameter and velocity are not shared.
+    fn sgd_update(
+        param: FlexTensor,
+        grad: FlexTensor,
+        velocity: Option<FlexTensor>,
+        learning_rate: f64,
+        momentum: Option<SgdMomentum>,
+    ) -> Updated<Flex> {
+        let shape = param.shape();
+        let fits = |t: &FlexTensor| t.dtype() == DType::F32 && t.shape() == shape;
+        if !fits(&param) || !fits(&grad) || !velocity.as_ref().is_none_or(fits) {
+            return sgd::burn_update::<Flex>(param, grad, velocity, learning_rate, momentum);
+        }
+        let (mut param, grad) = (f32_values(param), f32_values(grad));
+        let mut velocity = velocity.map(f32_values);
+        sgd::update_f32(
+            param.storage_mut(),
+            grad.storage(),
+            velocity.as_mut().map(|v| v.storage_mut()),
+            learning_rate as f32,
+            momentum,
+        );
+        // The first step's velocity is the gradient.
+        let velocity = momentum.map(|_| velocity.unwrap_or(grad));
+        (param, velocity)
     }
 }

@@ -10,10 +10,13 @@
 //!   the `conv-kernels` crate instead ([`flex`]).
 //! - [`CnnOps`]: the operations as models call them. [`Autodiff`] records
 //!   each with its backward pass, so the same model trains on any backend.
+//! - [`sgd`]: the optimiser's update of one parameter, one pass over its
+//!   values on Flex, Burn's operations elsewhere.
 
 pub mod burn_ops;
 #[cfg(feature = "flex")]
 mod flex;
+pub mod sgd;
 
 use std::fmt::Debug;
 
@@ -26,6 +29,9 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
+
+pub use sgd::SgdMomentum;
+use sgd::Updated;
 
 /// A backend's computation of the CNN's operations.
 ///
@@ -57,6 +63,17 @@ pub trait CnnKernels: Backend {
     fn swap_leading_dims(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_swap_dims(x, 0, 1)
     }
+
+    /// SGD's update of one parameter ([`sgd`]).
+    fn sgd_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        velocity: Option<FloatTensor<Self>>,
+        learning_rate: f64,
+        momentum: Option<SgdMomentum>,
+    ) -> Updated<Self> {
+        sgd::burn_update::<Self>(param, grad, velocity, learning_rate, momentum)
+    }
 }
 
 /// The gradients of a conv block's inputs.
@@ -76,6 +93,18 @@ pub trait CnnOps: Backend {
     ) -> FloatTensor<Self>;
 
     fn swap_leading_dims(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// SGD's update of one parameter ([`sgd`]): the parameter and the
+    /// velocity to keep. Optimisers run it on the backend without autodiff.
+    fn sgd_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        velocity: Option<FloatTensor<Self>>,
+        learning_rate: f64,
+        momentum: Option<SgdMomentum>,
+    ) -> Updated<Self> {
+        sgd::burn_update::<Self>(param, grad, velocity, learning_rate, momentum)
+    }
 }
 
 /// [`CnnOps::conv_block`] on tensors.
@@ -167,6 +196,16 @@ impl<B: CnnKernels> CnnOps for B {
 
     fn swap_leading_dims(x: FloatTensor<B>) -> FloatTensor<B> {
         <B as CnnKernels>::swap_leading_dims(x)
+    }
+
+    fn sgd_update(
+        param: FloatTensor<B>,
+        grad: FloatTensor<B>,
+        velocity: Option<FloatTensor<B>>,
+        learning_rate: f64,
+        momentum: Option<SgdMomentum>,
+    ) -> Updated<B> {
+        <B as CnnKernels>::sgd_update(param, grad, velocity, learning_rate, momentum)
     }
 }
 

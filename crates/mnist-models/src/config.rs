@@ -2,8 +2,7 @@
 //! every run (`config.json`) and with every checkpoint.
 
 use burn::config::Config;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, SgdConfig};
+use burn::optim::AdamConfig;
 
 /// The optimiser, with PyTorch's semantics so the course's numbers carry over.
 #[derive(Config, Debug, PartialEq)]
@@ -58,15 +57,6 @@ impl OptimizerConfig {
         }
     }
 
-    pub(crate) fn burn_sgd(momentum: f64, nesterov: bool) -> SgdConfig {
-        let momentum = (momentum != 0.0).then_some(MomentumConfig {
-            momentum,
-            dampening: 0.0,
-            nesterov,
-        });
-        SgdConfig::new().with_momentum(momentum)
-    }
-
     pub(crate) fn burn_adam() -> AdamConfig {
         AdamConfig::new().with_epsilon(1e-8)
     }
@@ -105,11 +95,12 @@ impl TrainingConfig {
 mod tests {
     use burn::backend::{Autodiff, Flex};
     use burn::module::Param;
-    use burn::nn::LinearConfig;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::adaptor::OptimizerAdaptor;
     use burn::optim::{GradientsParams, Optimizer};
     use burn::prelude::*;
 
-    use super::OptimizerConfig;
+    use crate::optimizer::Sgd;
 
     type B = Autodiff<Flex>;
 
@@ -119,7 +110,8 @@ mod tests {
         let device = Default::default();
         let mut layer = LinearConfig::new(1, 1).init::<B>(&device);
         layer.weight = Param::from_tensor(Tensor::zeros([1, 1], &device));
-        let mut optimizer = OptimizerConfig::burn_sgd(momentum, nesterov).init::<B, _>();
+        let mut optimizer =
+            OptimizerAdaptor::<Sgd, Linear<B>, B>::from(Sgd::new(momentum, nesterov));
         for _ in 0..steps {
             let loss = layer.forward(Tensor::<B, 2>::ones([1, 1], &device)).sum();
             let grads = GradientsParams::from_grads(loss.backward(), &layer);
