@@ -97,10 +97,15 @@ pub fn conv_block_direct_backward(
             let pooled = out_channel * batch * plane_out..(out_channel + 1) * batch * plane_out;
             // Each output that passed a gradient: its image, where its
             // maximum is, and its gradient.
+            // Image by image: no division per output.
             let mut passed = Vec::new();
-            for_each_passed(&grad[pooled.clone()], &indices[pooled], |i, at, g| {
-                passed.push((i / plane_out, at, g));
-            });
+            for image in 0..batch {
+                let plane =
+                    pooled.start + image * plane_out..pooled.start + (image + 1) * plane_out;
+                for_each_passed(&grad[plane.clone()], &indices[plane], |_, at, g| {
+                    passed.push((image, at, g));
+                });
+            }
             *bias_grad = passed.iter().map(|&(_, _, g)| g).sum();
             for (channel, weight_grad) in weight_grad.chunks_exact_mut(9).enumerate() {
                 let mut sums = [0.0f32; 9];

@@ -156,25 +156,33 @@ mod tests {
     /// whole batch's patches, and each is the 3×3 window under its output.
     #[test]
     fn patches_hold_the_windows_under_each_output() {
-        let shape @ [channels, batch, height, width] = [2, 3, 6, 8];
-        let x = values(channels * batch * height * width, 3);
-        let (rows, cols) = (height - 2, width - 2);
-        let mut patches = vec![0.0; channels * 9 * batch * rows * cols];
-        patches::im2col_3x3(&x, shape, 0..batch, &mut patches);
-        for row in 0..channels * 9 {
-            let (channel, ky, kx) = (row / 9, row % 9 / 3, row % 3);
-            for column in 0..batch * rows * cols {
-                let (image, y, c) = (column / (rows * cols), column / cols % rows, column % cols);
-                let pixel = ((channel * batch + image) * height + y + ky) * width + c + kx;
-                assert_eq!(patches[row * batch * rows * cols + column], x[pixel]);
+        // Rows shorter than one wide copy, exactly one, and longer.
+        for shape @ [channels, batch, height, width] in [[2, 3, 6, 8], [1, 3, 4, 18], [3, 3, 5, 21]]
+        {
+            let x = values(channels * batch * height * width, 3);
+            let (rows, cols) = (height - 2, width - 2);
+            let mut patches = vec![0.0; channels * 9 * batch * rows * cols];
+            patches::im2col_3x3(&x, shape, 0..batch, &mut patches);
+            for row in 0..channels * 9 {
+                let (channel, ky, kx) = (row / 9, row % 9 / 3, row % 3);
+                for column in 0..batch * rows * cols {
+                    let (image, y, c) =
+                        (column / (rows * cols), column / cols % rows, column % cols);
+                    let pixel = ((channel * batch + image) * height + y + ky) * width + c + kx;
+                    assert_eq!(
+                        patches[row * batch * rows * cols + column],
+                        x[pixel],
+                        "{shape:?}"
+                    );
+                }
             }
+            let mut some = vec![0.0; channels * 9 * 2 * rows * cols];
+            patches::im2col_3x3(&x, shape, 1..3, &mut some);
+            assert_eq!(
+                &some[..2 * rows * cols],
+                &patches[rows * cols..3 * rows * cols]
+            );
         }
-        let mut some = vec![0.0; channels * 9 * 2 * rows * cols];
-        patches::im2col_3x3(&x, shape, 1..3, &mut some);
-        assert_eq!(
-            &some[..2 * rows * cols],
-            &patches[rows * cols..3 * rows * cols]
-        );
     }
 
     /// Both ways of computing the block give its definition's output and

@@ -48,6 +48,10 @@ fn shares(batch: usize, columns_per_image: usize) -> Vec<Share> {
         .collect()
 }
 
+/// Values [`im2col_3x3`] copies at a time for short rows: one AVX-512
+/// vector.
+const WIDE: usize = 16;
+
 /// The 3×3 patches of `images` of `x` (`[channels, batch, height, width]`)
 /// into `patches`: `channels × 9` rows (channel, then kernel offset
 /// `ky × 3 + kx`) of `images × (height − 2) × (width − 2)` columns (image,
@@ -71,10 +75,25 @@ pub fn im2col_3x3(
         let (channel, offset) = (row / 9, row % 9);
         let (ky, kx) = (offset / 3, offset % 3);
         for (i, image) in images.clone().enumerate() {
-            let plane = &x[(channel * batch + image) * height * width..][..height * width];
+            let plane = (channel * batch + image) * height * width;
             for y in 0..rows {
-                let source = &plane[(y + ky) * width + kx..][..cols];
-                patch_row[(i * rows + y) * cols..][..cols].copy_from_slice(source);
+                let (from, to) = (plane + (y + ky) * width + kx, (i * rows + y) * cols);
+                // Rows of up to `WIDE` values are copied as `WIDE` values:
+                // one vector move instead of a call to memcpy. What lands
+                // past the row is overwritten by the rows after it; the
+                // last rows, whose copy would run past the patch row or the
+                // input, are copied exactly.
+                let wide = (cols <= WIDE)
+                    .then(|| {
+                        x.get(from..from + WIDE)
+                            .zip(patch_row.get_mut(to..to + WIDE))
+                    })
+                    .flatten()
+                    .and_then(|(from, to)| Some((<&[f32; WIDE]>::try_from(from).ok()?, to)));
+                match wide {
+                    Some((source, target)) => target.copy_from_slice(source),
+                    None => patch_row[to..][..cols].copy_from_slice(&x[from..][..cols]),
+                }
             }
         }
     }

@@ -29,6 +29,9 @@ pub(crate) fn pool_plane(
         fn with_simd<S: pulp::Simd>(self, _: S) {
             let Pool(plane, stride, cols, bias, output, indices) = self;
             let pooled_cols = cols / 2;
+            // Index arithmetic in i32, the indices' type, so that it runs
+            // as wide as the f32 comparisons.
+            let below = stride as i32;
             for (y, (output, indices)) in output
                 .chunks_exact_mut(pooled_cols)
                 .zip(indices.chunks_exact_mut(pooled_cols))
@@ -36,6 +39,7 @@ pub(crate) fn pool_plane(
             {
                 let upper = &plane[2 * y * stride..][..2 * pooled_cols];
                 let lower = &plane[(2 * y + 1) * stride..][..2 * pooled_cols];
+                let row_start = (2 * y * stride) as i32;
                 for x in 0..pooled_cols {
                     let window = [
                         upper[2 * x],
@@ -45,7 +49,7 @@ pub(crate) fn pool_plane(
                     ];
                     let (max, dy, dx) = max_of_four(window);
                     let value = max + bias;
-                    let at = ((2 * y + dy) * stride + 2 * x + dx) as i32;
+                    let at = row_start + 2 * x as i32 + dy * below + dx;
                     output[x] = value.max(0.0);
                     indices[x] = if value > 0.0 { at } else { NO_GRADIENT };
                 }
@@ -60,7 +64,7 @@ pub(crate) fn pool_plane(
 /// PyTorch. Selects, not branches: which value wins is data, and
 /// mispredicted branches made pooling several times slower.
 #[inline(always)]
-fn max_of_four([a, b, c, d]: [f32; 4]) -> (f32, usize, usize) {
+fn max_of_four([a, b, c, d]: [f32; 4]) -> (f32, i32, i32) {
     let (top, top_dx) = if b > a { (b, 1) } else { (a, 0) };
     let (bottom, bottom_dx) = if d > c { (d, 1) } else { (c, 0) };
     if bottom > top {
