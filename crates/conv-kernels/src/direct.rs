@@ -98,7 +98,7 @@ pub fn conv_block_direct_backward(
             // Each output that passed a gradient: its image, where its
             // maximum is, and its gradient.
             // Image by image: no division per output.
-            let mut passed = Vec::new();
+            let mut passed = Vec::with_capacity(batch * plane_out);
             for image in 0..batch {
                 let plane =
                     pooled.start + image * plane_out..pooled.start + (image + 1) * plane_out;
