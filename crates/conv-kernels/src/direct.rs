@@ -96,8 +96,8 @@ pub fn conv_block_direct_backward(
         .for_each(|(out_channel, (weight_grad, bias_grad))| {
             let pooled = out_channel * batch * plane_out..(out_channel + 1) * batch * plane_out;
             // Each output that passed a gradient: its image, where its
-            // maximum is, and its gradient.
-            // Image by image: no division per output.
+            // maximum is, and its gradient (gathered image by image, so
+            // that no output costs a division).
             let mut passed = Vec::with_capacity(batch * plane_out);
             for image in 0..batch {
                 let plane =
