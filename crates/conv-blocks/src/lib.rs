@@ -64,7 +64,8 @@ pub trait CnnKernels: Backend {
         Self::float_swap_dims(x, 0, 1)
     }
 
-    /// SGD's update of one parameter ([`sgd`]).
+    /// SGD's update of one parameter ([`sgd`]): the parameter and the
+    /// velocity to keep. Optimisers run it on the backend without autodiff.
     fn sgd_update(
         param: FloatTensor<Self>,
         grad: FloatTensor<Self>,
@@ -93,18 +94,6 @@ pub trait CnnOps: Backend {
     ) -> FloatTensor<Self>;
 
     fn swap_leading_dims(x: FloatTensor<Self>) -> FloatTensor<Self>;
-
-    /// SGD's update of one parameter ([`sgd`]): the parameter and the
-    /// velocity to keep. Optimisers run it on the backend without autodiff.
-    fn sgd_update(
-        param: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        velocity: Option<FloatTensor<Self>>,
-        learning_rate: f64,
-        momentum: Option<SgdMomentum>,
-    ) -> Updated<Self> {
-        sgd::burn_update::<Self>(param, grad, velocity, learning_rate, momentum)
-    }
 }
 
 /// [`CnnOps::conv_block`] on tensors.
@@ -196,16 +185,6 @@ impl<B: CnnKernels> CnnOps for B {
 
     fn swap_leading_dims(x: FloatTensor<B>) -> FloatTensor<B> {
         <B as CnnKernels>::swap_leading_dims(x)
-    }
-
-    fn sgd_update(
-        param: FloatTensor<B>,
-        grad: FloatTensor<B>,
-        velocity: Option<FloatTensor<B>>,
-        learning_rate: f64,
-        momentum: Option<SgdMomentum>,
-    ) -> Updated<B> {
-        <B as CnnKernels>::sgd_update(param, grad, velocity, learning_rate, momentum)
     }
 }
 

@@ -23,9 +23,11 @@ pub use conv_blocks::CnnOps;
 pub use models::{Activation, Cnn, CnnConfig, ConvMethod, Mlp, MlpConfig, Model, ModelConfig};
 
 use burn::tensor::backend::AutodiffBackend;
+use conv_blocks::CnnKernels;
 
 /// A backend that trains the curriculum's models: autodiff over a backend,
-/// both with the CNN's fused operations.
-pub trait TrainBackend: AutodiffBackend<InnerBackend: CnnOps> + CnnOps {}
+/// both with the CNN's fused operations; the inner backend also runs the
+/// optimiser's update ([`conv_blocks::CnnKernels::sgd_update`]).
+pub trait TrainBackend: AutodiffBackend<InnerBackend: CnnKernels> + CnnOps {}
 
-impl<B: AutodiffBackend<InnerBackend: CnnOps> + CnnOps> TrainBackend for B {}
+impl<B: AutodiffBackend<InnerBackend: CnnKernels> + CnnOps> TrainBackend for B {}

@@ -68,9 +68,9 @@ impl<B: TrainBackend> ModelOptimizer<B> {
 
 /// SGD as Burn's `Sgd` with momentum and no dampening computes it, and with
 /// its record (so optimiser states saved by either load in the other), each
-/// parameter's update one call of the backend ([`CnnOps::sgd_update`]).
+/// parameter's update one call of the backend ([`CnnKernels::sgd_update`]).
 ///
-/// [`CnnOps::sgd_update`]: conv_blocks::CnnOps::sgd_update
+/// [`CnnKernels::sgd_update`]: conv_blocks::CnnKernels::sgd_update
 #[derive(Clone, Debug)]
 pub struct Sgd {
     momentum: Option<SgdMomentum>,
@@ -96,7 +96,7 @@ pub struct MomentumState<B: Backend, const D: usize> {
     velocity: Tensor<B, D>,
 }
 
-impl<B: conv_blocks::CnnOps> SimpleOptimizer<B> for Sgd {
+impl<B: conv_blocks::CnnKernels> SimpleOptimizer<B> for Sgd {
     type State<const D: usize> = SgdState<B, D>;
 
     fn step<const D: usize>(
