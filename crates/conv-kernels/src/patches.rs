@@ -83,16 +83,15 @@ pub fn im2col_3x3(
                 // past the row is overwritten by the rows after it; the
                 // last rows, whose copy would run past the patch row or the
                 // input, are copied exactly.
-                let wide = (cols <= WIDE)
-                    .then(|| {
-                        x.get(from..from + WIDE)
-                            .zip(patch_row.get_mut(to..to + WIDE))
-                    })
-                    .flatten()
-                    .and_then(|(from, to)| Some((<&[f32; WIDE]>::try_from(from).ok()?, to)));
-                match wide {
-                    Some((source, target)) => target.copy_from_slice(source),
-                    None => patch_row[to..][..cols].copy_from_slice(&x[from..][..cols]),
+                let source = x
+                    .get(from..from + WIDE)
+                    .and_then(|s| <&[f32; WIDE]>::try_from(s).ok());
+                if let (true, Some(source), Some(target)) =
+                    (cols <= WIDE, source, patch_row.get_mut(to..to + WIDE))
+                {
+                    target.copy_from_slice(source);
+                } else {
+                    patch_row[to..][..cols].copy_from_slice(&x[from..][..cols]);
                 }
             }
         }
